@@ -1,0 +1,78 @@
+"""Fallback graph builder for models torch.fx cannot trace: forward hooks in execution order.
+
+Assumes a chain: each Linear/Conv reads the units of the unit layer that ran last before
+it, and activation/normalisation/dropout modules right after a layer move its tap. Skip
+connections cannot be seen this way (the caller warns).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import _ops
+from ._probes import INPUT_KEY, HookRunner
+from ._weights import unit_weight
+from .errors import GraphError, ModelError
+from .graph import EdgeBlock, UnitLayer
+
+
+def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[EdgeBlock], HookRunner]:
+    """Run `model` once on `x` with recording hooks and build layers, blocks and runner."""
+    calls: list[tuple[str, nn.Module, tuple[int, ...], tuple[int, ...]]] = []
+    handles = []
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and n]
+    for name, module in leaves:
+        def record(mod, args, output, name=name):
+            if args and isinstance(args[0], torch.Tensor) and isinstance(output, torch.Tensor):
+                calls.append((name, mod, tuple(args[0].shape), tuple(output.shape)))
+        handles.append(module.register_forward_hook(record))
+    try:
+        result = model(x)
+    except Exception as error:
+        raise ModelError("model", "a forward pass that runs on the example input", error,
+                         hint=f"The forward raised {type(error).__name__}: {error}") from error
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not isinstance(result, torch.Tensor):
+        raise ModelError("model", "a forward that returns one logits tensor (batch, classes)",
+                         result, hint="Wrap the model so that forward returns a single tensor.")
+
+    layers = [UnitLayer("input", "input", "input", int(x.shape[1]), tuple(x.shape[1:]), INPUT_KEY)]
+    blocks: list[EdgeBlock] = []
+    probed: list[str] = []
+    current, last_module = layers[0], None
+    for name, module, in_shape, out_shape in calls:
+        if isinstance(module, _ops.PARAMETRIC):
+            group = 1
+            if isinstance(module, nn.Linear) and len(current.shape) > 1:
+                group = int(np.prod(current.shape[1:]))
+            if in_shape[1] != current.n_units * group:
+                raise GraphError("model", f"{name!r} to read the units of {current.name!r}",
+                                 f"{in_shape[1]} input features")
+            unique = name if all(layer.name != name for layer in layers) else f"{name}@{len(layers)}"
+            blocks.append(EdgeBlock(current.name, unique,
+                                    "dense" if isinstance(module, nn.Linear) else "conv",
+                                    unit_weight(module, group), name, f"{name}:in",
+                                    f"{name}:out", group))
+            current = UnitLayer(unique, _ops.kind_of(module), "hidden", int(out_shape[1]),
+                                tuple(out_shape[1:]), f"{name}:out")
+            layers.append(current)
+            probed.append(name)
+            last_module = name
+        elif (_ops.is_unit_wise_module(module) and last_module is not None
+              and current.tap == f"{last_module}:out" and in_shape == out_shape):
+            current = UnitLayer(current.name, current.kind, current.role, current.n_units,
+                                current.shape, f"{name}:out")
+            layers[-1] = current
+            probed.append(name)
+            last_module = name
+        else:
+            last_module = None
+    if len(layers) == 1:
+        raise GraphError("model", "at least one Linear or Conv layer", "a model with none")
+    last = layers[-1]
+    layers[-1] = UnitLayer(last.name, last.kind, "output", last.n_units, last.shape, last.tap)
+    return layers, blocks, HookRunner(model, probed)

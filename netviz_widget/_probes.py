@@ -1,0 +1,170 @@
+"""Probe points: where the engine reads and edits activations during a forward pass.
+
+Two runners share one interface. `FxRunner` runs a private torch.fx copy of the model
+with identity `_Probe` modules inserted after chosen nodes: the user's model object never
+gets a hook. `HookRunner` (used when fx cannot trace) installs forward hooks on the user's
+modules only inside `probing(...)` and removes them in `finally`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import fx, nn
+
+Edit = Callable[[torch.Tensor], torch.Tensor]
+
+INPUT_KEY = "input"
+
+
+class _Probe(nn.Module):
+    """Identity module that optionally edits, then records, the tensor passing through."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.edit: Edit | None = None
+        self.store: dict[str, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.edit is not None:
+            x = self.edit(x)
+        if self.store is not None:
+            self.store[self.key] = x
+            return x.clone()  # downstream in-place ops must not rewrite what we recorded
+        return x
+
+
+class ProbedRunner:
+    """Interface of a model run with probe points (see module docstring)."""
+
+    keys: frozenset[str]
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """Forward `x` through the model with whatever probing is active."""
+        raise NotImplementedError
+
+    @contextmanager
+    def probing(self, edits: dict[str, Edit] | None = None,
+                capture: Iterable[str] = ()) -> Iterator[dict[str, torch.Tensor]]:
+        """Apply `edits` at their probe keys and record the tensors at `capture` keys into
+        the yielded dict during the body; everything is undone in `finally`."""
+        raise NotImplementedError
+        yield {}
+
+
+class FxRunner(ProbedRunner):
+    """Runs a traced GraphModule with `_Probe` modules after the probed nodes."""
+
+    def __init__(self, gm: fx.GraphModule, probe_nodes: Iterable[str]) -> None:
+        self.gm = gm
+        self.probes: dict[str, _Probe] = {}
+        graph = gm.graph
+        nodes = {node.name: node for node in graph.nodes}
+        for name in probe_nodes:
+            node = nodes[name]
+            probe = _Probe(name)
+            target = f"_netviz_probe_{name}"
+            gm.add_submodule(target, probe)
+            with graph.inserting_after(node):
+                probe_node = graph.call_module(target, (node,))
+            node.replace_all_uses_with(probe_node, delete_user_cb=lambda user, p=probe_node: user is not p)
+            self.probes[name] = probe
+        gm.recompile()
+        self.keys = frozenset(self.probes)
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gm(x)
+
+    @contextmanager
+    def probing(self, edits: dict[str, Edit] | None = None,
+                capture: Iterable[str] = ()) -> Iterator[dict[str, torch.Tensor]]:
+        store: dict[str, torch.Tensor] = {}
+        used = []
+        try:
+            for key, edit in (edits or {}).items():
+                self.probes[key].edit = edit
+                used.append(self.probes[key])
+            for key in capture:
+                self.probes[key].store = store
+                used.append(self.probes[key])
+            yield store
+        finally:
+            for probe in used:
+                probe.edit = None
+                probe.store = None
+
+
+class HookRunner(ProbedRunner):
+    """Probes as forward hooks on the user's modules, present only inside `probing`.
+
+    Keys are "input", "<module>:in" (the module's first input) and "<module>:out".
+    """
+
+    def __init__(self, model: nn.Module, modules: Iterable[str]) -> None:
+        self.model = model
+        self.modules = dict(model.named_modules())
+        names = list(modules)
+        self.keys = frozenset([INPUT_KEY] + [f"{n}:in" for n in names] + [f"{n}:out" for n in names])
+        self._input_edit: Edit | None = None
+        self._input_store: dict[str, torch.Tensor] | None = None
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        if self._input_edit is not None:
+            x = self._input_edit(x)
+        if self._input_store is not None:
+            self._input_store[INPUT_KEY] = x
+            x = x.clone()
+        return self.model(x)
+
+    @contextmanager
+    def probing(self, edits: dict[str, Edit] | None = None,
+                capture: Iterable[str] = ()) -> Iterator[dict[str, torch.Tensor]]:
+        store: dict[str, torch.Tensor] = {}
+        edits = dict(edits or {})
+        capture = set(capture)
+        handles = []
+        try:
+            self._input_edit = edits.pop(INPUT_KEY, None)
+            self._input_store = store if INPUT_KEY in capture else None
+            for key in (set(edits) | capture) - {INPUT_KEY}:
+                name, where = key.rsplit(":", 1)
+                module = self.modules[name]
+                edit, record = edits.get(key), key in capture
+                if where == "out":
+                    handles.append(module.register_forward_hook(_out_hook(key, edit, record, store)))
+                else:
+                    handles.append(module.register_forward_pre_hook(_in_hook(key, edit, record, store)))
+            yield store
+        finally:
+            self._input_edit = None
+            self._input_store = None
+            for handle in handles:
+                handle.remove()
+
+
+def _out_hook(key: str, edit: Edit | None, record: bool, store: dict) -> Callable:
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        if edit is not None:
+            output = edit(output)
+        if record:
+            store[key] = output
+            output = output.clone()
+        return output
+
+    return hook
+
+
+def _in_hook(key: str, edit: Edit | None, record: bool, store: dict) -> Callable:
+    def hook(module: nn.Module, args: tuple) -> tuple:
+        x = args[0]
+        if edit is not None:
+            x = edit(x)
+        if record:
+            store[key] = x
+            x = x.clone()
+        return (x, *args[1:])
+
+    return hook

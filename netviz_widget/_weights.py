@@ -1,0 +1,39 @@
+"""Unit→unit weight matrices for the view: Linear as is, conv and flatten groups reduced."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def signed_norm(weight: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    """L2 norm over `dims`, carrying the sign of the sum over the same dims."""
+    norm = weight.pow(2).sum(dim=dims).sqrt()
+    return torch.where(weight.sum(dim=dims) < 0, -norm, norm)
+
+
+def unit_weight(module: nn.Module, group: int = 1) -> np.ndarray:
+    """The (out units, in units) weight matrix of a Linear or Conv module.
+
+    Conv kernels are reduced by their signed L2 norm per (out, in) channel; grouped convs
+    expand to a block-diagonal matrix. With `group > 1` (a Flatten before a Linear), each run
+    of `group` input features belongs to one source channel and is reduced the same way.
+    """
+    weight = module.weight.detach().float().cpu()
+    if isinstance(module, nn.Linear):
+        if group > 1:
+            out_features, in_features = weight.shape
+            weight = signed_norm(weight.reshape(out_features, in_features // group, group), (2,))
+        return weight.numpy().copy()
+    reduced = signed_norm(weight, tuple(range(2, weight.dim())))
+    groups = module.groups
+    if groups == 1:
+        return reduced.numpy().copy()
+    out_channels, in_per_group = reduced.shape
+    full = torch.zeros(out_channels, in_per_group * groups)
+    out_per_group = out_channels // groups
+    for g in range(groups):
+        rows = slice(g * out_per_group, (g + 1) * out_per_group)
+        full[rows, g * in_per_group:(g + 1) * in_per_group] = reduced[rows]
+    return full.numpy()

@@ -1,0 +1,156 @@
+"""Interventions on units, and the one context manager that applies them.
+
+An `Intervention` replaces the activations of some units of one layer:
+
+- ``zero``: 0;  ``clamp``: a constant ``value``;  ``scale``: ``value`` × the activation;
+- ``mean``: the unit's mean activation over a reference set;
+- ``resample``: the activation of a random reference input (one draw per example, seeded);
+- ``patch``: the activation that a second input produces.
+
+`intervened(graph, interventions)` applies them to every forward pass through the graph's
+probed runner inside the ``with`` block (also along an attribution path, where an ablated
+unit then has zero conductance), and removes them in ``finally``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+
+from ._model_state import evaluation_mode
+from .errors import InterventionError
+from .graph import LayeredGraph, check_input
+
+__all__ = ["MODES", "Intervention", "intervened", "layer_activations", "make_intervention"]
+
+MODES = ("zero", "mean", "resample", "clamp", "scale", "patch")
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """Replace units `units` of layer `layer` according to `mode` (see module docstring).
+
+    `value` is the clamp value or scale factor. `source` holds resolved replacement
+    activations: for ``mean`` the per-example mean of the layer (its activation shape), for
+    ``resample`` and ``patch`` a batch of layer activations (tiled over an integration path).
+    Build one with `make_intervention`, which validates and resolves everything.
+    """
+
+    layer: str
+    units: tuple[int, ...]
+    mode: str
+    value: float | None = None
+    source: torch.Tensor | None = field(default=None, repr=False, compare=False)
+
+    def apply(self, activation: torch.Tensor) -> torch.Tensor:
+        """Return `activation` with this intervention's units replaced (never in place)."""
+        index = list(self.units)
+        out = activation.clone()
+        if self.mode == "zero":
+            out[:, index] = 0.0
+        elif self.mode == "clamp":
+            out[:, index] = float(self.value)
+        elif self.mode == "scale":
+            out[:, index] = activation[:, index] * float(self.value)
+        elif self.mode == "mean":
+            out[:, index] = self.source[index].to(out.dtype)
+        else:  # resample, patch: a batch of replacements, tiled along an integration path
+            source = self.source.to(out.dtype)
+            if source.shape[0] != out.shape[0]:
+                source = source.repeat(out.shape[0] // source.shape[0], *[1] * (source.dim() - 1))
+            out[:, index] = source[:, index]
+        return out
+
+    def describe(self) -> str:
+        """A short human-readable label, e.g. ``zero fc1[3, 7]``."""
+        units = ", ".join(str(u) for u in self.units[:6]) + (", …" if len(self.units) > 6 else "")
+        value = f" {self.value:g}" if self.value is not None else ""
+        return f"{self.mode}{value} {self.layer}[{units}]"
+
+
+def layer_activations(graph: LayeredGraph, x: torch.Tensor, layers: Iterable[str] | None = None,
+                      interventions: Sequence[Intervention] = (),
+                      batch_size: int = 1024) -> dict[str, torch.Tensor]:
+    """Activations of `layers` (default: all) at their taps for inputs `x`, in chunks."""
+    names = [layer.name for layer in graph.layers] if layers is None else list(layers)
+    taps = {name: graph.layer(name).tap for name in names}
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    with evaluation_mode(graph.model), torch.no_grad():
+        for start in range(0, x.shape[0], batch_size):
+            with intervened(graph, interventions, capture=set(taps.values())) as store:
+                graph.forward(x[start:start + batch_size])
+            for name, tap in taps.items():
+                chunks[name].append(store[tap].detach())
+    return {name: torch.cat(parts) for name, parts in chunks.items()}
+
+
+def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
+                      value: float | None = None, reference: torch.Tensor | None = None,
+                      patch_input: torch.Tensor | None = None, batch_size: int | None = None,
+                      seed: int = 0) -> Intervention:
+    """Validate a request and resolve it into an `Intervention`.
+
+    Args:
+        graph: the layered graph of the model.
+        layer, units: which units (unit indices of that layer).
+        mode: one of `MODES`.
+        value: clamp value (``clamp``) or factor (``scale``); finite.
+        reference: reference inputs for ``mean`` and ``resample``.
+        patch_input: the second input for ``patch`` (one example or one per input).
+        batch_size: number of inputs the intervention will see (``resample`` draws one
+            reference example for each).
+        seed: seed of the ``resample`` draw.
+    """
+    checked = graph.check_units(layer, units)
+    if mode not in MODES:
+        raise InterventionError("mode", f"one of {list(MODES)}", mode)
+    if mode in ("clamp", "scale"):
+        name = "value" if mode == "clamp" else "factor (value)"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InterventionError(name, f"a finite number for mode {mode!r}", value)
+        return Intervention(layer, checked, mode, float(value))
+    if mode == "zero":
+        return Intervention(layer, checked, mode)
+    if mode == "patch":
+        if patch_input is None:
+            raise InterventionError("patch_input", "a second input for mode 'patch'", None)
+        check_input("patch_input", patch_input, model=graph.model, shape=graph.example_shape)
+        source = layer_activations(graph, patch_input, [layer])[layer]
+        return Intervention(layer, checked, mode, source=source)
+    if reference is None:
+        raise InterventionError("reference", f"a reference set for mode {mode!r}", None)
+    check_input("reference", reference, model=graph.model, shape=graph.example_shape)
+    activations = layer_activations(graph, reference, [layer])[layer]
+    if mode == "mean":
+        return Intervention(layer, checked, mode, source=activations.mean(dim=0))
+    generator = torch.Generator().manual_seed(seed)
+    draws = torch.randint(0, activations.shape[0], (batch_size or 1,), generator=generator)
+    return Intervention(layer, checked, mode, source=activations[draws])
+
+
+def _edits(graph: LayeredGraph, interventions: Sequence[Intervention]) -> dict[str, Callable]:
+    by_tap: dict[str, list[Intervention]] = {}
+    for intervention in interventions:
+        by_tap.setdefault(graph.layer(intervention.layer).tap, []).append(intervention)
+
+    def chain(items: list[Intervention]) -> Callable[[torch.Tensor], torch.Tensor]:
+        def edit(activation: torch.Tensor) -> torch.Tensor:
+            for item in items:
+                activation = item.apply(activation)
+            return activation
+        return edit
+
+    return {tap: chain(items) for tap, items in by_tap.items()}
+
+
+@contextmanager
+def intervened(graph: LayeredGraph, interventions: Sequence[Intervention],
+               capture: Iterable[str] = ()) -> Iterator[dict[str, torch.Tensor]]:
+    """Apply `interventions` to every `graph.forward` inside the block; record the tensors at
+    probe keys `capture` into the yielded dict. Everything is removed in ``finally``."""
+    with graph.runner.probing(_edits(graph, interventions), capture) as store:
+        yield store

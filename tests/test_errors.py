@@ -1,0 +1,73 @@
+"""Bad input gets a NetVizError naming the argument, what was expected and what was given."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from zoo import ZOO, example_input
+
+from netviz_widget import LayeredGraph, NetVizError
+from netviz_widget.errors import GraphError, InputError, ModelError
+
+
+class Raises(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        raise RuntimeError("broken forward")
+
+
+class ReturnsTuple(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x), x
+
+
+CASES = {
+    "not a module": (lambda: "model", torch.zeros(2, 4), ModelError, "model", "nn.Module"),
+    "not a tensor": (ZOO["sequential_mlp"], [[0.0] * 4], InputError, "example_input", "torch.Tensor"),
+    "integer dtype": (ZOO["sequential_mlp"], torch.zeros(2, 4, dtype=torch.long), InputError,
+                      "example_input", "floating-point"),
+    "no batch dim": (ZOO["sequential_mlp"], torch.zeros(4), InputError, "example_input", "batch"),
+    "empty batch": (ZOO["sequential_mlp"], torch.zeros(0, 4), InputError, "example_input",
+                    "non-empty"),
+    "nan input": (ZOO["sequential_mlp"], torch.tensor([[0.0, float("nan"), 0.0, 0.0]]), InputError,
+                  "example_input", "finite"),
+    "inf input": (ZOO["sequential_mlp"], torch.tensor([[0.0, float("inf"), 0.0, 0.0]]), InputError,
+                  "example_input", "finite"),
+    "wrong width": (ZOO["sequential_mlp"], torch.zeros(2, 5), ModelError, "model", "forward"),
+    "forward raises": (Raises, torch.zeros(2, 4), ModelError, "model", "broken forward"),
+    "tuple output": (ReturnsTuple, torch.zeros(2, 4), ModelError, "model", "single tensor"),
+    "no parametric layer": (lambda: nn.Sequential(nn.ReLU()), torch.zeros(2, 4), GraphError,
+                            "model", "Linear or Conv"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_from_module_rejects_bad_input_clearly(case):
+    build, x, error, argument, words = CASES[case]
+    with pytest.raises(error) as info:
+        LayeredGraph.from_module(build(), x)
+    assert isinstance(info.value, NetVizError)
+    message = str(info.value)
+    assert message.startswith(f"{argument}: expected"), message
+    assert words in message and "got" in message
+
+
+def test_unknown_layer_lists_the_known_ones():
+    model = ZOO["custom_mlp"]()
+    graph = LayeredGraph.from_module(model, example_input(model))
+    with pytest.raises(GraphError, match=r"layer: expected one of \['input', 'fc1', 'fc2', 'head'\]"):
+        graph.layer("fc9")
+
+
+def test_error_descriptions_stay_short():
+    error = InputError("x", "something", torch.zeros(1000, 1000))
+    assert "shape (1000, 1000)" in str(error) and len(str(error)) < 200
+    assert len(str(InputError("x", "short", "y" * 500))) < 150
