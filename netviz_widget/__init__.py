@@ -1,8 +1,14 @@
-"""netviz_widget: look inside small neural networks and change them while you look."""
+"""netviz_widget: look inside small neural networks and change them while you look.
+
+Headless: ``Explainer(model, x)`` (scores, interventions, undo). In a notebook:
+``display(NetViz(model, x))``. Captum and the widget stack load lazily on first use.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from .errors import NetVizError
 from .graph import EdgeBlock, LayeredGraph, UnitLayer
@@ -13,14 +19,31 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
+_LAZY = {
+    "Explainer": "netviz_widget.explainer",
+    "Snapshot": "netviz_widget.snapshot",
+    "NeuronView": "netviz_widget.snapshot",
+    "DatasetScores": "netviz_widget.snapshot",
+}
+
 __all__ = [
     "MODES",
+    "DatasetScores",
     "EdgeBlock",
+    "Explainer",
     "Intervention",
     "LayeredGraph",
     "NetVizError",
+    "NeuronView",
+    "Snapshot",
     "UnitLayer",
     "__version__",
     "intervened",
     "make_intervention",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'netviz_widget' has no attribute {name!r}")

@@ -84,17 +84,18 @@ class FxRunner(ProbedRunner):
         store: dict[str, torch.Tensor] = {}
         used = []
         try:
+            # object.__setattr__: plain attributes, skipping nn.Module's slow __setattr__
             for key, edit in (edits or {}).items():
-                self.probes[key].edit = edit
+                object.__setattr__(self.probes[key], "edit", edit)
                 used.append(self.probes[key])
             for key in capture:
-                self.probes[key].store = store
+                object.__setattr__(self.probes[key], "store", store)
                 used.append(self.probes[key])
             yield store
         finally:
             for probe in used:
-                probe.edit = None
-                probe.store = None
+                object.__setattr__(probe, "edit", None)
+                object.__setattr__(probe, "store", None)
 
 
 class HookRunner(ProbedRunner):

@@ -8,6 +8,7 @@ The digits MLP (64-32-16-10, trained on scikit-learn's bundled 8×8 digits in ab
 layered graph, and interventions on its units checked by their effect on the output."""),
     ("code", """
 import torch
+
 from netviz_widget import LayeredGraph, intervened, make_intervention
 from netviz_widget.datasets import accuracy, digits_mlp, load_digits_split
 
@@ -47,6 +48,47 @@ patch = make_intervention(graph, "fc1", range(32), "patch", patch_input=other)
 with torch.no_grad(), intervened(graph, [patch]):
     patched = graph.forward(x)
 print(torch.allclose(patched, graph.forward(other)))"""),
+]
+
+QUICKSTART += [
+    ("md", """
+## The headless engine: `Explainer`
+One batched pass over the integration path gives integrated gradients on the inputs, the layer
+conductance of every unit and the edge conductance of every weight. The scores are exact
+Captum values and they add up: every layer's conductance sums to F(x) − F(baseline) up to the
+completeness gap `delta`."""),
+    ("code", """
+import numpy as np
+
+from netviz_widget import Explainer
+
+ex = Explainer(model, data.x_test[:8], n_steps=32, reference=data.x_train)
+snap = ex.snapshot()
+print("prediction", snap.prediction, "target", snap.target)
+print("F(x) - F(baseline), first digit:", round(float(snap.output_change[0]), 3))
+for layer in ex.graph.layers[1:]:
+    print(f"  sum of {layer.name} conductance: {snap.node_scores[layer.name][0].sum():.3f}")
+print("relative completeness gap:", np.round(snap.relative_delta, 4))"""),
+    ("md", "The units of fc2 that carry most of the first digit's decision, and an ablation of them:"),
+    ("code", """
+top = np.argsort(-snap.node_scores["fc2"][0])[:3]
+print("top fc2 units:", top.tolist(), np.round(snap.node_scores["fc2"][0][top], 3))
+after = ex.intervene("fc2", top.tolist(), mode="mean")
+print("target probability before → after:",
+      round(float(snap.probabilities[0, snap.target[0]]), 3), "→",
+      round(float(after.probabilities[0, snap.target[0]]), 3))
+print(ex.history[-1])"""),
+    ("code", """
+# NBVAL_CHECK_OUTPUT
+restored = ex.undo()
+print("undo restores the earlier snapshot exactly:", restored.equals(snap))"""),
+    ("md", "Drill into one unit (NeuronConductance of the 64 pixels) and see its top reference digits:"),
+    ("code", """
+view = ex.neuron("fc2", int(top[0]), k=5)
+print("top pixels (row, col):", [divmod(int(i), 8) for i in view.top_inputs[0]])
+print("top-activating training digits:", data.y_train[view.top_examples].tolist())
+table = ex.to_frame()
+print(type(table).__name__, len(table), "rows")"""),
 ]
 
 NOTEBOOKS = {"01_quickstart": QUICKSTART}

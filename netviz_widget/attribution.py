@@ -1,0 +1,202 @@
+"""Captum-exact scores for every unit and weight, from one batched pass over the path.
+
+One forward pass over all points of the integration path (Captum's own
+`approximation_parameters`, the n_steps + 1 points that `LayerConductance` uses) records
+every probe point; one `torch.autograd.grad` call takes the gradients of the target output
+with respect to all of them. From those:
+
+- **input scores**: integrated gradients, equal to Captum's `IntegratedGradients` with
+  ``n_steps + 1`` steps on the same points;
+- **node scores**: layer conductance of every unit layer, equal to Captum's
+  `LayerConductance` (summed over positions for conv channels);
+- **edge scores**: edge conductance
+  ``e_ij = Σ_k ∂F/∂z_j(α_{k-1}) · w_ij · (x_i(α_k) − x_i(α_{k-1}))`` into the pre-activation
+  ``z_j``, aggregated over positions and kernel taps for convolutions. It is a flow:
+  ``Σ_j e_ij`` is the conductance of unit i (where i feeds only this block) and ``Σ_i e_ij``
+  the conductance of ``z_j``.
+
+Interventions are applied at every path point, so an ablated unit has zero conductance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from captum.attr._utils.approximation_methods import approximation_parameters
+from torch import nn
+
+from .errors import ModelError
+from .graph import EdgeBlock, LayeredGraph
+from .interventions import Intervention, intervened
+
+__all__ = ["PathScores", "path_scores"]
+
+
+@dataclass
+class PathScores:
+    """Scores from one pass over the path, as float32 numpy arrays (batch first).
+
+    Attributes:
+        input_scores: integrated gradients, shaped like the inputs.
+        node_scores: layer name → (batch, units) conductance.
+        edge_scores: (src, dst) → (batch, dst units, src units) edge conductance.
+        z_scores: (src, dst) → (batch, dst units) conductance of the block's pre-activation.
+        layer_totals: layer name → (batch,) sum of the layer's conductance.
+        logits, baseline_logits: (batch, classes) outputs at the inputs and at the baseline.
+        activations: layer name → (batch, units) activations at the inputs (conv: channel means).
+    """
+
+    input_scores: np.ndarray
+    node_scores: dict[str, np.ndarray]
+    edge_scores: dict[tuple[str, str], np.ndarray]
+    z_scores: dict[tuple[str, str], np.ndarray]
+    layer_totals: dict[str, np.ndarray]
+    logits: torch.Tensor
+    baseline_logits: torch.Tensor
+    activations: dict[str, np.ndarray]
+
+
+@lru_cache(maxsize=64)
+def _approximation(method: str, n_points: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    step_sizes_fn, alphas_fn = approximation_parameters(method)
+    return tuple(alphas_fn(n_points)), tuple(step_sizes_fn(n_points))
+
+
+def path_points(x: torch.Tensor, baseline: torch.Tensor, n_points: int,
+                method: str = "gausslegendre") -> tuple[torch.Tensor, tuple[float, ...], tuple[float, ...]]:
+    """`n_points` inputs on the straight path from `baseline` to `x`, stacked alpha-major as
+    Captum lays them out, with Captum's alphas and step sizes for `method`."""
+    alphas, steps = _approximation(method, n_points)
+    alpha = torch.tensor(alphas, dtype=x.dtype).reshape(-1, 1, *[1] * (x.dim() - 1))
+    scaled = (baseline.unsqueeze(0) + alpha * (x - baseline).unsqueeze(0)).reshape(-1, *x.shape[1:])
+    return scaled, alphas, steps
+
+
+def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
+                target: torch.Tensor, n_steps: int,
+                interventions: Sequence[Intervention] = (),
+                method: str = "gausslegendre", edges: bool = True) -> PathScores:
+    """Input IG, every layer's conductance and every edge block's conductance in one pass.
+
+    The caller puts the model in eval mode (see `Explainer`); `target` is a (batch,) long
+    tensor of output indices. With `edges=False` the edge scores are skipped.
+    """
+    batch = x.shape[0]
+    path, _, steps = path_points(x, baseline, n_steps + 1, method)
+    rows = batch * (n_steps + 1)
+    # the inputs and the baseline ride along in the same forward pass (no gradient needed)
+    scaled = torch.cat([path, x, baseline]).requires_grad_(True)
+    blocks = graph.blocks if edges else []
+    keys = list(dict.fromkeys(
+        [layer.tap for layer in graph.layers[1:]]
+        + [key for block in blocks for key in (block.input_key, block.output_key)]
+    ))
+    with torch.enable_grad(), intervened(graph, interventions, capture=keys) as store:
+        output = graph.runner.run(scaled)
+        _check_output(output, rows + 2 * batch)
+        selected = output[:rows].gather(1, target.repeat(n_steps + 1).unsqueeze(1)).sum()
+        tensors = [store[key] for key in keys]
+        grads = torch.autograd.grad(selected, [scaled, *tensors], allow_unused=True)
+    output = output.detach()
+    at_x = {key: tensor.detach()[rows:rows + batch] for key, tensor in zip(keys, tensors)}
+    values = {key: tensor.detach()[:rows] for key, tensor in zip(keys, tensors)}
+    gradients = {key: _zero_if_none(g, values[key])[:rows] for key, g in zip(keys, grads[1:])}
+    input_grad = _zero_if_none(grads[0], scaled)[:rows]
+
+    weights = torch.tensor(steps, dtype=x.dtype).reshape(-1, *[1] * x.dim())
+    summed = (input_grad.reshape(n_steps + 1, *x.shape) * weights).sum(0)
+    input_scores = summed * (x - baseline)
+
+    node_scores, layer_totals = {}, {}
+    for layer in graph.layers[1:]:
+        full = _conductance(values[layer.tap], gradients[layer.tap], batch, n_steps)
+        per_unit = full.reshape(batch, full.shape[1], -1).sum(-1)
+        node_scores[layer.name] = per_unit.numpy()
+        layer_totals[layer.name] = per_unit.sum(1).numpy()
+    input_units = input_scores.reshape(batch, input_scores.shape[1], -1).sum(-1)
+    node_scores[graph.input_layer.name] = input_units.detach().numpy()
+    layer_totals[graph.input_layer.name] = input_units.sum(1).detach().numpy()
+
+    edge_scores, z_scores = {}, {}
+    for block in blocks:
+        edges = _edge_conductance(graph, block, values, gradients, batch, n_steps)
+        edge_scores[(block.src, block.dst)] = edges.numpy()
+        z_scores[(block.src, block.dst)] = edges.sum(-1).numpy()
+    activations = {graph.input_layer.name: _unit_means(x)}
+    activations.update({layer.name: _unit_means(at_x[layer.tap]) for layer in graph.layers[1:]})
+    return PathScores(input_scores.detach().numpy(), node_scores, edge_scores, z_scores,
+                      layer_totals, output[rows:rows + batch], output[rows + batch:], activations)
+
+
+def _unit_means(tensor: torch.Tensor) -> np.ndarray:
+    """(batch, units): activations, averaged over positions for conv channels."""
+    return tensor.detach().reshape(tensor.shape[0], tensor.shape[1], -1).mean(-1).numpy()
+
+
+def _check_output(output: object, rows: int) -> None:
+    if not isinstance(output, torch.Tensor) or output.dim() != 2 or output.shape[0] != rows:
+        raise ModelError("model", "an output of shape (batch, classes)", output)
+
+
+def _zero_if_none(gradient: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(like) if gradient is None else gradient.detach()
+
+
+
+def _conductance(value: torch.Tensor, gradient: torch.Tensor, batch: int, n_steps: int) -> torch.Tensor:
+    """Captum's LayerConductance formula: Σ_k grad(α_{k-1}) · (a(α_k) − a(α_{k-1}))."""
+    difference = value[batch:] - value[:-batch]
+    product = difference * gradient[:-batch]
+    return product.reshape(n_steps, batch, *value.shape[1:]).sum(0)
+
+
+def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradients: dict,
+                      batch: int, n_steps: int) -> torch.Tensor:
+    """(batch, dst units, src units) edge conductance of one block."""
+    x_in = values[block.input_key]
+    dx = (x_in[batch:] - x_in[:-batch]).reshape(n_steps, batch, *x_in.shape[1:])
+    g_z = gradients[block.output_key][:-batch]
+    g_z = g_z.reshape(n_steps, batch, *g_z.shape[1:])
+    if block.kind == "identity":
+        flow = (dx * g_z).reshape(n_steps, batch, dx.shape[2], -1).sum(dim=(0, 3))
+        return torch.diag_embed(flow)
+    module = graph.model.get_submodule(block.module)
+    weight = module.weight.detach()
+    if isinstance(module, nn.Linear):
+        edges = torch.einsum("kbo,kbf->bof", g_z, dx) * weight
+        if block.group > 1:
+            edges = edges.reshape(batch, edges.shape[1], -1, block.group).sum(-1)
+        return edges
+    return _conv_edges(module, weight, dx, g_z, batch, n_steps)
+
+
+def _conv_edges(module: nn.Module, weight: torch.Tensor, dx: torch.Tensor, g_z: torch.Tensor,
+                batch: int, n_steps: int) -> torch.Tensor:
+    """Per-example weight gradients via a grouped conv (batch folded into channels), times
+    the weights, summed over kernel taps → (batch, out channels, in channels)."""
+    out_channels, in_per_group = weight.shape[:2]
+    groups = module.groups
+    dims = weight.dim() - 2
+    grad_fn = torch.nn.grad.conv2d_weight if dims == 2 else torch.nn.grad.conv1d_weight
+    if isinstance(module.padding, str):
+        raise ModelError("model", "convolutions with numeric padding", module.padding)
+    dx_folded = dx.reshape(n_steps, batch * dx.shape[2], *dx.shape[3:])
+    gz_folded = g_z.reshape(n_steps, batch * out_channels, *g_z.shape[3:])
+    per_example = grad_fn(dx_folded, (batch * out_channels, in_per_group, *weight.shape[2:]),
+                          gz_folded, stride=module.stride, padding=module.padding,
+                          dilation=module.dilation, groups=batch * groups)
+    per_example = per_example.reshape(batch, out_channels, in_per_group, *weight.shape[2:])
+    edges = (per_example * weight).reshape(batch, out_channels, in_per_group, -1).sum(-1)
+    if groups == 1:
+        return edges
+    full = edges.new_zeros(batch, out_channels, in_per_group * groups)
+    out_per_group = out_channels // groups
+    for g in range(groups):
+        rows = slice(g * out_per_group, (g + 1) * out_per_group)
+        full[:, rows, g * in_per_group:(g + 1) * in_per_group] = edges[:, rows]
+    return full
+

@@ -1,0 +1,110 @@
+"""Snapshot: the engine's state at one moment, as plain numpy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["DatasetScores", "NeuronView", "Snapshot"]
+
+
+@dataclass(frozen=True)
+class DatasetScores:
+    """Dataset-level unit scores over a reference set, grouped by the predicted class.
+
+    Attributes:
+        classes: class indices present (rows of the arrays below).
+        counts: reference examples per class.
+        mean: layer → (classes, units) mean conductance for the predicted class.
+        mean_abs: layer → (classes, units) mean |conductance|.
+        mean_activation: layer → (classes, units) mean activation (channel means for conv).
+    """
+
+    classes: np.ndarray
+    counts: np.ndarray
+    mean: dict[str, np.ndarray]
+    mean_abs: dict[str, np.ndarray]
+    mean_activation: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the view shows, for the inputs with the current interventions applied.
+
+    Attributes:
+        logits, probabilities: (batch, classes) model outputs.
+        target: (batch,) output index the scores explain.
+        activations: layer → (batch, units) unit activations (channel means for conv).
+        node_scores: layer → (batch, units) layer conductance for the target.
+        edge_scores: (src, dst) → (batch, dst units, src units) edge conductance.
+        input_scores: integrated gradients, shaped like the inputs.
+        delta: (batch,) completeness gap Σ input_scores − (F(x) − F(baseline)).
+        output_change: (batch,) F(x) − F(baseline) for the target.
+        interventions: labels of the interventions in force.
+        predicted_effect / actual_effect: (batch,) first-order prediction (gradient × change
+            of the ablated activations) and measured change of the target output for the last
+            intervention; None for a snapshot without one.
+        dataset: dataset-level scores over the reference set, when requested.
+    """
+
+    logits: np.ndarray
+    probabilities: np.ndarray
+    target: np.ndarray
+    activations: dict[str, np.ndarray]
+    node_scores: dict[str, np.ndarray]
+    edge_scores: dict[tuple[str, str], np.ndarray] = field(repr=False)
+    input_scores: np.ndarray = field(repr=False)
+    delta: np.ndarray = field(repr=False)
+    output_change: np.ndarray = field(repr=False)
+    interventions: tuple[str, ...] = ()
+    predicted_effect: np.ndarray | None = None
+    actual_effect: np.ndarray | None = None
+    dataset: DatasetScores | None = None
+
+    @property
+    def outputs(self) -> dict[str, np.ndarray]:
+        """Logits and probabilities together."""
+        return {"logits": self.logits, "probabilities": self.probabilities}
+
+    @property
+    def prediction(self) -> np.ndarray:
+        """(batch,) predicted class."""
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def relative_delta(self) -> np.ndarray:
+        """(batch,) |delta| / |F(x) − F(baseline)| — above 0.05 means: use more steps."""
+        return np.abs(self.delta) / np.maximum(np.abs(self.output_change), 1e-12)
+
+    def equals(self, other: Snapshot) -> bool:
+        """True when every array of both snapshots is bit-identical."""
+        def same(a: object, b: object) -> bool:
+            if isinstance(a, dict):
+                return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+            if isinstance(a, np.ndarray):
+                return isinstance(b, np.ndarray) and np.array_equal(a, b)
+            return a == b
+        names = ("logits", "probabilities", "target", "activations", "node_scores", "edge_scores",
+                 "input_scores", "delta", "interventions")
+        return all(same(getattr(self, n), getattr(other, n)) for n in names)
+
+
+@dataclass(frozen=True)
+class NeuronView:
+    """Drill-down into one unit.
+
+    Attributes:
+        layer, unit: the unit.
+        input_scores: NeuronConductance of the inputs for that unit, shaped like the inputs.
+        top_inputs: (batch, k) input feature indices with the largest |score|, per example.
+        top_examples: indices into the reference set of the k most activating examples.
+        top_activations: their activations.
+    """
+
+    layer: str
+    unit: int
+    input_scores: np.ndarray
+    top_inputs: np.ndarray
+    top_examples: np.ndarray
+    top_activations: np.ndarray
