@@ -1,13 +1,16 @@
-// Pure layout: unit layers as columns (x = depth), units spread along y.
+// Pure layout: unit layers as columns (x = depth), units spread along y; an image-like
+// input layer as a pixel grid (each unit a pixel) or as small channel maps.
 
 /**
- * Positions of every unit.
- * @param {{name: string, n_units: number}[]} layers  layers in depth order
- * @param {{width: number, height: number, margin?: number}} box
- * @returns {{x: Float32Array, y: Float32Array, layerOf: Uint32Array, offsets: number[]}}
- *   flat arrays over all units; `offsets[i]` is the index of layer i's first unit.
+ * Positions and sizes of every unit in world coordinates.
+ * @param {{n_units: number, image?: {mode: string, size: number[]}|null}[]} layers
+ * @param {{width: number, height: number, margin?: number, top?: number}} box
+ * @returns {{x: Float32Array, y: Float32Array, r: Float32Array, layerOf: Uint32Array,
+ *   offsets: number[], columns: number[], cell: number[]}}
+ *   `r` is a unit's radius (half the side for pixels and maps), `cell[i]` the pixel size of
+ *   layer i when it is drawn as an image (0 otherwise).
  */
-export function layoutColumns(layers, { width, height, margin = 24 }) {
+export function layoutColumns(layers, { width, height, margin = 24, top = 0 }) {
   const offsets = [];
   let total = 0;
   for (const layer of layers) {
@@ -16,18 +19,66 @@ export function layoutColumns(layers, { width, height, margin = 24 }) {
   }
   const x = new Float32Array(total);
   const y = new Float32Array(total);
+  const r = new Float32Array(total);
   const layerOf = new Uint32Array(total);
-  const columns = layers.length;
-  const innerW = Math.max(0, width - 2 * margin);
-  const innerH = Math.max(0, height - 2 * margin);
+  const n = layers.length;
+  const innerH = Math.max(0, height - 2 * margin - top);
+  // an image-like first layer needs room for its picture left of its column centre
+  const gridSide = layers[0]?.image?.mode === "grid" ? Math.min(innerH, 180, width / (2 * n)) : 0;
+  const left = margin + (layers[0]?.image?.mode === "maps" ? 40 : gridSide / 2);
+  const innerW = Math.max(0, width - left - margin);
+  const spacing = n > 1 ? innerW / (n - 1) : innerW;
+  const columns = layers.map((_, i) => (n === 1 ? width / 2 : left + spacing * i));
+  const cell = layers.map(() => 0);
   layers.forEach((layer, i) => {
-    const cx = columns === 1 ? width / 2 : margin + (innerW * i) / (columns - 1);
+    const cx = columns[i];
+    const image = layer.image;
+    if (image?.mode === "grid") {
+      const [h, w] = image.size;
+      const side = gridSide;
+      const px = side / Math.max(h, w);
+      cell[i] = px;
+      const x0 = cx - (w * px) / 2;
+      const y0 = top + margin + innerH / 2 - (h * px) / 2;
+      for (let u = 0; u < layer.n_units; u++) {
+        const k = offsets[i] + u;
+        x[k] = x0 + ((u % w) + 0.5) * px;
+        y[k] = y0 + (Math.floor(u / w) + 0.5) * px;
+        r[k] = px / 2;
+        layerOf[k] = i;
+      }
+      return;
+    }
+    const slot = layer.n_units > 1 ? innerH / (layer.n_units - 1) : innerH;
+    let radius = Math.max(1.5, Math.min(9, slot * 0.4));
+    if (image?.mode === "maps") {
+      radius = Math.max(4, Math.min(spacing * 0.3, slot * 0.45, 40));
+      cell[i] = (2 * radius) / Math.max(...image.size);
+    }
     for (let u = 0; u < layer.n_units; u++) {
       const k = offsets[i] + u;
       x[k] = cx;
-      y[k] = layer.n_units === 1 ? height / 2 : margin + (innerH * u) / (layer.n_units - 1);
+      y[k] = layer.n_units === 1 ? top + margin + innerH / 2 : top + margin + slot * u;
+      r[k] = radius;
       layerOf[k] = i;
     }
   });
-  return { x, y, layerOf, offsets };
+  return { x, y, r, layerOf, offsets, columns, cell };
+}
+
+/** The transform that fits world box (width, height) into the view: identity here. */
+export function fitTransform() {
+  return { k: 1, tx: 0, ty: 0 };
+}
+
+/** Zoom transform `t` by `factor` around screen point (sx, sy), clamped to [0.2, 40]. */
+export function zoomAt(t, factor, sx, sy) {
+  const k = Math.max(0.2, Math.min(40, t.k * factor));
+  const f = k / t.k;
+  return { k, tx: sx - (sx - t.tx) * f, ty: sy - (sy - t.ty) * f };
+}
+
+/** World coordinates of screen point (sx, sy) under transform `t`. */
+export function toWorld(t, sx, sy) {
+  return [(sx - t.tx) / t.k, (sy - t.ty) / t.k];
 }

@@ -1,25 +1,303 @@
-// anywidget entry: render({model, el}) draws from traits only and returns a cleanup.
-import { layoutColumns } from "./layout.js";
+// anywidget entry: render({model, el}) draws from traits only, reports intent (selection),
+// and returns a cleanup that removes every listener and observer.
+import { decodeArray } from "./codecs.js";
+import { adjacency, topKByMagnitude } from "./edges.js";
+import { buildUnitGrid, hitEdge, hitUnit } from "./hittest.js";
+import { attachInteraction } from "./interaction.js";
+import { fitTransform, layoutColumns } from "./layout.js";
+import * as panels from "./panels.js";
+import { Renderer } from "./renderer.js";
+import { maxAbs } from "./scales.js";
+import "./widget.css";
 
-function draw(model, el) {
-  const layers = model.get("layers") ?? [];
-  el.replaceChildren();
-  const list = document.createElement("div");
-  list.className = "netviz-layers";
-  const { offsets } = layoutColumns(layers, { width: 1, height: 1 });
-  layers.forEach((layer, i) => {
-    const item = document.createElement("div");
-    item.textContent = `${layer.name} [${layer.n_units}] (units ${offsets[i]}…)`;
-    list.append(item);
+const LABEL_BAND = 22;
+
+function decodeTopology(topology) {
+  const layers = topology.layers ?? [];
+  const src = decodeArray(topology.edges.src).data;
+  const dst = decodeArray(topology.edges.dst).data;
+  const weight = decodeArray(topology.edges.weight).data;
+  const nUnits = layers.reduce((sum, layer) => sum + layer.n_units, 0);
+  const byName = new Map(layers.map((layer, i) => [layer.name, i]));
+  return { layers, labels: topology.class_labels ?? [], src, dst, weight, nUnits, byName, adj: adjacency(src, dst, nUnits) };
+}
+
+function decodeState(state, nUnits) {
+  const ablated = new Uint8Array(nUnits);
+  for (const id of state.ablated ?? []) if (id < nUnits) ablated[id] = 1;
+  return {
+    raw: state,
+    nodeScores: decodeArray(state.node_scores).data,
+    activations: decodeArray(state.activations).data,
+    edgeScores: decodeArray(state.edge_scores).data,
+    inputMap: state.input_map ? decodeArray(state.input_map).data : null,
+    ablated,
+  };
+}
+
+export function createView(model, el) {
+  const root = panels.element("div", "netviz-root");
+  const header = panels.element("div", "netviz-header");
+  const toolbar = panels.element("div", "netviz-toolbar");
+  const fit = panels.element("button", "netviz-fit", "fit");
+  fit.type = "button";
+  fit.title = "reset zoom and pan";
+  const legend = panels.element("div", "netviz-legend");
+  toolbar.append(legend, fit);
+  const stage = panels.element("div", "netviz-stage");
+  stage.tabIndex = 0;
+  const labels = panels.element("div", "netviz-labels");
+  const tooltip = panels.element("div", "netviz-tooltip");
+  const error = panels.element("div", "netviz-error");
+  const drill = panels.element("div", "netviz-drill");
+  const body = panels.element("div", "netviz-body");
+  body.append(stage, drill);
+  root.append(header, toolbar, error, body);
+  el.append(root);
+  const renderer = new Renderer(stage);
+  stage.append(labels, tooltip);
+
+  let topo = null;
+  let st = null;
+  let layout = null;
+  let unitGrid = null;
+  let t = fitTransform();
+  let visible = new Uint32Array(0);
+  let visibleMask = new Uint8Array(0);
+  let hovered = -1;
+  let hoveredEdge = -1;
+  let lastSeq = -1;
+  let frame = 0;
+  const dirty = { edges: true, nodes: true, overlay: true };
+
+  const colors = () => {
+    const style = getComputedStyle(root);
+    const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+    return {
+      ring: read("--netviz-ring", "#555"),
+      highlight: read("--netviz-highlight", "#0072b2"),
+      selected: read("--netviz-selected", "#cc79a7"),
+      ablated: read("--netviz-ablated", "#111"),
+    };
+  };
+
+  const selectedIds = () => {
+    if (!topo) return [];
+    const ids = [];
+    for (const entry of model.get("selection") ?? []) {
+      const li = topo.byName.get(entry?.[0]);
+      if (li === undefined) continue;
+      const unit = entry[1];
+      if (Number.isInteger(unit) && unit >= 0 && unit < topo.layers[li].n_units) ids.push(topo.layers[li].offset + unit);
+    }
+    return ids;
+  };
+
+  const scene = () => {
+    const highlightIds = model.get("highlight") ?? [];
+    let highlight = null;
+    if (highlightIds.length && topo) {
+      highlight = new Uint8Array(topo.nUnits);
+      for (const id of highlightIds) if (id < topo.nUnits) highlight[id] = 1;
+    }
+    return {
+      layers: topo.layers, layout, src: topo.src, dst: topo.dst, adj: topo.adj, visibleMask,
+      activations: st.activations, inputMap: st.inputMap, ablated: st.ablated, highlight,
+    };
+  };
+
+  const edgeValues = () => (model.get("edge_color") === "weight" ? topo.weight : st.edgeScores);
+  const nodeValues = () => (model.get("node_color") === "activation" ? st.activations : st.nodeScores);
+
+  const draw = () => {
+    frame = 0;
+    if (!topo || !st || !layout) return;
+    const s = scene();
+    if (dirty.edges) renderer.drawEdges(s, t, visible, edgeValues());
+    if (dirty.nodes) {
+      renderer.drawNodes(s, t, nodeValues(), colors());
+      panels.renderLayerLabels(labels, topo.layers, layout.columns, t);
+      panels.renderLegend(legend, { nodeMetric: model.get("node_color"), edgeMetric: model.get("edge_color"), extent: maxAbs(edgeValues()) });
+    }
+    if (dirty.overlay) renderer.drawOverlay(s, t, { hovered, hoveredEdge, selected: selectedIds(), colors: colors() });
+    dirty.edges = dirty.nodes = dirty.overlay = false;
+    root.dataset.ready = "1";
+    root.dataset.seq = String(lastSeq);
+  };
+
+  const schedule = (...parts) => {
+    for (const part of parts) dirty[part] = true;
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+
+  const relayout = () => {
+    if (!topo) return;
+    const width = Math.max(320, stage.clientWidth || el.clientWidth || 800);
+    const height = model.get("height") || 460;
+    stage.style.height = `${height}px`;
+    renderer.resize(width, height);
+    layout = layoutColumns(topo.layers, { width, height, margin: 28, top: LABEL_BAND });
+    unitGrid = buildUnitGrid(layout.x, layout.y, 16);
+    schedule("edges", "nodes", "overlay");
+  };
+
+  const refilter = () => {
+    if (!topo || !st) return;
+    visible = topKByMagnitude(edgeValues(), model.get("top_k") ?? 2000);
+    visibleMask = new Uint8Array(topo.src.length);
+    for (const e of visible) visibleMask[e] = 1;
+    schedule("edges", "overlay");
+  };
+
+  const onTopology = () => {
+    const value = model.get("topology");
+    if (!value?.layers) return;
+    topo = decodeTopology(value);
+    t = fitTransform();
+    relayout();
+    onState();
+  };
+
+  const onState = () => {
+    const value = model.get("state");
+    if (!topo || !value?.node_scores) return;
+    if (typeof value.seq === "number" && value.seq < lastSeq) return; // never show an older state
+    lastSeq = value.seq ?? lastSeq;
+    st = decodeState(value, topo.nUnits);
+    panels.renderHeader(header, value, topo.labels);
+    refilter();
+    schedule("edges", "nodes", "overlay");
+  };
+
+  const unitLines = (k) => {
+    const li = layout.layerOf[k];
+    const layer = topo.layers[li];
+    const u = k - layer.offset;
+    const name = layer.image?.mode === "grid" ? `${layer.name} pixel (${Math.floor(u / layer.image.size[1])}, ${u % layer.image.size[1]})` : `${layer.name}[${u}]`;
+    const lines = [name, `activation: ${st.activations[k].toPrecision(4)}`, `score: ${st.nodeScores[k].toPrecision(4)}`];
+    if (st.ablated[k]) lines.push("intervened");
+    return lines;
+  };
+
+  const edgeLines = (e) => {
+    const a = topo.src[e];
+    const b = topo.dst[e];
+    const la = topo.layers[layout.layerOf[a]];
+    const lb = topo.layers[layout.layerOf[b]];
+    return [`${la.name}[${a - la.offset}] → ${lb.name}[${b - lb.offset}]`, `edge score: ${st.edgeScores[e].toPrecision(4)}`, `weight: ${topo.weight[e].toPrecision(4)}`];
+  };
+
+  const detach = attachInteraction(stage, {
+    getTransform: () => t,
+    setTransform: (next) => {
+      t = next;
+      schedule("edges", "nodes", "overlay");
+    },
+    hover: (wx, wy, sx, sy) => {
+      if (!layout || !st) return;
+      const k = hitUnit(unitGrid, layout.x, layout.y, layout.r, wx, wy, 2 / t.k);
+      const e = k < 0 ? hitEdge(visible, topo.src, topo.dst, layout.x, layout.y, wx, wy, 4 / t.k) : -1;
+      if (k !== hovered || e !== hoveredEdge) {
+        hovered = k;
+        hoveredEdge = e;
+        schedule("overlay");
+      }
+      if (k >= 0) panels.showTooltip(tooltip, unitLines(k), sx, sy, { width: renderer.width });
+      else if (e >= 0) panels.showTooltip(tooltip, edgeLines(e), sx, sy, { width: renderer.width });
+      else panels.hideTooltip(tooltip);
+    },
+    click: (wx, wy, shift) => {
+      if (!layout) return;
+      stage.focus({ preventScroll: true });
+      const k = hitUnit(unitGrid, layout.x, layout.y, layout.r, wx, wy, 2 / t.k);
+      let ids = selectedIds();
+      if (k < 0) {
+        if (shift) return;
+        ids = [];
+      } else if (shift) {
+        ids = ids.includes(k) ? ids.filter((id) => id !== k) : [...ids, k];
+      } else {
+        ids = [k];
+      }
+      const selection = ids.map((id) => {
+        const layer = topo.layers[layout.layerOf[id]];
+        return [layer.name, id - layer.offset];
+      });
+      model.set("selection", selection);
+      model.save_changes();
+      schedule("overlay");
+    },
+    clear: () => {
+      model.set("selection", []);
+      model.save_changes();
+      schedule("overlay");
+    },
+    leave: () => {
+      hovered = -1;
+      hoveredEdge = -1;
+      panels.hideTooltip(tooltip);
+      schedule("overlay");
+    },
   });
-  el.append(list);
+
+  const onFit = () => {
+    t = fitTransform();
+    schedule("edges", "nodes", "overlay");
+  };
+  fit.addEventListener("click", onFit);
+
+  const onDrill = () => panels.renderDrilldown(drill, model.get("drilldown"), topo?.layers?.[0]);
+  const onError = () => panels.renderError(error, model.get("error"));
+  const onSelection = () => schedule("overlay");
+  const onColors = () => {
+    refilter();
+    schedule("edges", "nodes", "overlay");
+  };
+  const onHighlight = () => schedule("edges", "nodes", "overlay");
+  const listeners = [
+    ["change:topology", onTopology],
+    ["change:state", onState],
+    ["change:selection", onSelection],
+    ["change:node_color", onColors],
+    ["change:edge_color", onColors],
+    ["change:top_k", refilter],
+    ["change:drilldown", onDrill],
+    ["change:error", onError],
+    ["change:highlight", onHighlight],
+    ["change:height", relayout],
+  ];
+  for (const [event, fn] of listeners) model.on(event, fn);
+
+  const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => relayout());
+  observer?.observe(stage);
+
+  // A small, read-only handle for tests and debugging: where a unit is on screen.
+  el.netviz = {
+    unitPosition(layerName, unit) {
+      const li = topo?.byName.get(layerName);
+      if (li === undefined || !layout) return null;
+      const k = topo.layers[li].offset + unit;
+      return [layout.x[k] * t.k + t.tx, layout.y[k] * t.k + t.ty];
+    },
+  };
+
+  onTopology();
+  onDrill();
+  onError();
+
+  return () => {
+    for (const [event, fn] of listeners) model.off(event, fn);
+    observer?.disconnect();
+    detach();
+    fit.removeEventListener("click", onFit);
+    if (frame) cancelAnimationFrame(frame);
+    delete el.netviz;
+    root.remove();
+  };
 }
 
 export default {
   render({ model, el }) {
-    const redraw = () => draw(model, el);
-    redraw();
-    model.on("change:layers", redraw);
-    return () => model.off("change:layers", redraw);
+    return createView(model, el);
   },
 };

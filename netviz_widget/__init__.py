@@ -24,6 +24,7 @@ _LAZY = {
     "Snapshot": "netviz_widget.snapshot",
     "NeuronView": "netviz_widget.snapshot",
     "DatasetScores": "netviz_widget.snapshot",
+    "NetViz": "netviz_widget.widget",
 }
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Explainer",
     "Intervention",
     "LayeredGraph",
+    "NetViz",
     "NetVizError",
     "NeuronView",
     "Snapshot",

@@ -160,6 +160,12 @@ class Explainer:
             self._redo.append(self._stack.pop())
         return self.snapshot()
 
+    def clean_probabilities(self) -> np.ndarray:
+        """(batch, classes) output probabilities of the model without interventions."""
+        if not hasattr(self, "_clean_probabilities"):
+            self._clean_probabilities = self._logits([]).softmax(1).numpy()
+        return self._clean_probabilities
+
     def neuron(self, layer: str, unit: int, k: int = 5) -> NeuronView:
         """Drill into one unit: NeuronConductance of the inputs for it (Captum's formula),
         its top input features and its top-activating reference examples."""

@@ -4,16 +4,43 @@ QUICKSTART = [
     ("md", """
 # netviz_widget quickstart
 
-The digits MLP (64-32-16-10, trained on scikit-learn's bundled 8×8 digits in about a second) as a
-layered graph, and interventions on its units checked by their effect on the output."""),
+The digits MLP (64-32-16-10, trained on scikit-learn's bundled 8×8 digits in about a second): first
+the live view, then the layered graph and the headless engine behind it."""),
     ("code", """
 import torch
 
-from netviz_widget import LayeredGraph, intervened, make_intervention
-from netviz_widget.datasets import accuracy, digits_mlp, load_digits_split
+from netviz_widget import NetViz
+from netviz_widget.datasets import digits_mlp, load_digits_split
 
 torch.set_num_threads(2)
 data = load_digits_split()
+viz = NetViz(digits_mlp(), data.x_test[:8], reference=data.x_train)
+viz"""),
+    ("md", """
+**In the view**: hover a unit or an edge for its numbers; click a unit to select it (shift-click adds,
+Escape clears) and see what drives it on the right; wheel to zoom, drag to pan, *fit* to reset.
+Colours are layer conductance toward the target class (blue: against, orange: for); the ring is the
+activation. **In the controls**: choose an intervention mode and press *Apply* to re-run the model on
+the selected units; *Undo*, *Redo*, *Reset*. The plots below the view compare the class probabilities
+with and without the interventions, and the predicted vs measured effect of each one.
+
+The same from Python:"""),
+    ("code", """
+top_unit = int(viz.snapshot.node_scores["fc2"][0].argmax())
+viz.select("fc2", top_unit)
+after = viz.intervene(mode="zero")
+print("probability of the target, before → after:",
+      round(float(viz.explainer.clean_probabilities()[0, viz.target[0]]), 3), "→",
+      round(float(after.probabilities[0, viz.target[0]]), 3))
+viz.undo()
+print("interventions in force:", len(viz.explainer.history))"""),
+    ("md", """
+## Behind the view
+The layered graph, and interventions on its units checked by their effect on the output."""),
+    ("code", """
+from netviz_widget import LayeredGraph, intervened, make_intervention
+from netviz_widget.datasets import accuracy
+
 model = digits_mlp()
 print(f"test accuracy: {accuracy(model, data.x_test, data.y_test):.3f}")"""),
     ("md", "## The layered graph: unit layers and edge blocks"),

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { adjacency, bucketEdges, topKByMagnitude } from "./edges.js";
+
+describe("topKByMagnitude", () => {
+  it("keeps the k largest |values|, largest first, ties by index", () => {
+    const values = new Float32Array([0.1, -5, 3, -3, 0]);
+    expect(Array.from(topKByMagnitude(values, 3))).toEqual([1, 2, 3]);
+  });
+
+  it("clamps k to the number of edges and to zero", () => {
+    const values = new Float32Array([1, 2]);
+    expect(topKByMagnitude(values, 10).length).toBe(2);
+    expect(topKByMagnitude(values, -1).length).toBe(0);
+  });
+});
+
+describe("bucketEdges", () => {
+  it("puts every chosen edge in exactly one bucket by sign and strength", () => {
+    const values = new Float32Array([-2, -0.1, 0.1, 2]);
+    const { buckets, extent } = bucketEdges([0, 1, 2, 3], values, 4);
+    expect(extent).toBe(2);
+    const all = buckets.flatMap((b) => Array.from(b)).sort();
+    expect(all).toEqual([0, 1, 2, 3]);
+    expect(Array.from(buckets[0])).toEqual([0]);
+    expect(Array.from(buckets[7])).toEqual([3]);
+  });
+});
+
+describe("adjacency", () => {
+  it("lists each edge under its source and its destination", () => {
+    const src = new Uint32Array([0, 0, 1]);
+    const dst = new Uint32Array([2, 3, 2]);
+    const { start, ids } = adjacency(src, dst, 4);
+    const of = (u) => Array.from(ids.slice(start[u], start[u + 1])).sort();
+    expect(of(0)).toEqual([0, 1]);
+    expect(of(1)).toEqual([2]);
+    expect(of(2)).toEqual([0, 2]);
+    expect(of(3)).toEqual([1]);
+  });
+});

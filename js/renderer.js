@@ -1,0 +1,171 @@
+// The one renderer: three stacked canvases. Edges (the bulk: straight thin lines, one path
+// per colour bucket), nodes, and an overlay for hover/selection highlights so that a hover
+// never redraws every edge.
+import { bucketEdges } from "./edges.js";
+import { bucketCentre, divergingColor, divergingRgb, maxAbs, normalise } from "./scales.js";
+
+const HALF = 8;
+
+function makeCanvas(className) {
+  const canvas = document.createElement("canvas");
+  canvas.className = className;
+  return canvas;
+}
+
+export class Renderer {
+  constructor(container) {
+    this.edgesCanvas = makeCanvas("netviz-edges");
+    this.nodesCanvas = makeCanvas("netviz-nodes");
+    this.overlayCanvas = makeCanvas("netviz-overlay");
+    container.append(this.edgesCanvas, this.nodesCanvas, this.overlayCanvas);
+    this.width = 0;
+    this.height = 0;
+    this.dpr = 1;
+  }
+
+  resize(width, height) {
+    this.dpr = globalThis.devicePixelRatio || 1;
+    this.width = width;
+    this.height = height;
+    for (const canvas of [this.edgesCanvas, this.nodesCanvas, this.overlayCanvas]) {
+      canvas.width = Math.max(1, Math.round(width * this.dpr));
+      canvas.height = Math.max(1, Math.round(height * this.dpr));
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${height}px`;
+    }
+  }
+
+  context(canvas, t) {
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.setTransform(this.dpr * t.k, 0, 0, this.dpr * t.k, this.dpr * t.tx, this.dpr * t.ty);
+    return ctx;
+  }
+
+  /** Draw `visible` edges coloured by `values` (edge scores or weights). */
+  drawEdges(scene, t, visible, values) {
+    const ctx = this.context(this.edgesCanvas, t);
+    const { x, y } = scene.layout;
+    const { src, dst } = scene;
+    const { buckets } = bucketEdges(visible, values, HALF);
+    const dim = scene.highlight;
+    buckets.forEach((ids, bucket) => {
+      if (!ids.length) return;
+      const strength = Math.abs(bucketCentre(bucket, HALF));
+      const [r, g, b] = divergingRgb(bucketCentre(bucket, HALF) * 1.0);
+      ctx.lineWidth = (0.4 + 2.2 * strength) / t.k;
+      for (const pass of dim ? [false, true] : [true]) {
+        ctx.strokeStyle = `rgba(${r},${g},${b},${pass ? 0.15 + 0.75 * strength : 0.05})`;
+        ctx.beginPath();
+        for (const e of ids) {
+          const a = src[e];
+          const c = dst[e];
+          if (dim && (dim[a] && dim[c]) !== pass) continue;
+          ctx.moveTo(x[a], y[a]);
+          ctx.lineTo(x[c], y[c]);
+        }
+        ctx.stroke();
+      }
+    });
+  }
+
+  /** Draw units coloured by `values` (scores or activations), ring = activation. */
+  drawNodes(scene, t, values, colors) {
+    const ctx = this.context(this.nodesCanvas, t);
+    const { x, y, r, offsets, cell } = scene.layout;
+    const extentByLayer = scene.layers.map((layer, i) =>
+      maxAbs(values.subarray(offsets[i], offsets[i] + layer.n_units)),
+    );
+    const actExtent = scene.layers.map((layer, i) =>
+      maxAbs(scene.activations.subarray(offsets[i], offsets[i] + layer.n_units)),
+    );
+    scene.layers.forEach((layer, li) => {
+      const start = offsets[li];
+      const image = layer.image;
+      for (let u = 0; u < layer.n_units; u++) {
+        const k = start + u;
+        const faded = scene.highlight && !scene.highlight[k];
+        ctx.globalAlpha = faded ? 0.2 : 1;
+        if (image?.mode === "grid") {
+          const side = cell[li];
+          ctx.fillStyle = divergingColor(values[k], extentByLayer[li]);
+          ctx.fillRect(x[k] - side / 2, y[k] - side / 2, side, side);
+          continue;
+        }
+        if (image?.mode === "maps" && scene.inputMap) {
+          this.drawMap(ctx, scene, layer, u, x[k], y[k], cell[li]);
+        } else {
+          ctx.beginPath();
+          ctx.arc(x[k], y[k], r[k], 0, 2 * Math.PI);
+          ctx.fillStyle = divergingColor(values[k], extentByLayer[li]);
+          ctx.fill();
+        }
+        const activation = Math.abs(normalise(scene.activations[k], actExtent[li]));
+        ctx.lineWidth = (0.5 + 2.5 * activation) / t.k;
+        ctx.strokeStyle = colors.ring;
+        ctx.beginPath();
+        ctx.arc(x[k], y[k], r[k] + ctx.lineWidth / 2, 0, 2 * Math.PI);
+        ctx.stroke();
+        if (scene.ablated[k]) {
+          ctx.strokeStyle = colors.ablated;
+          ctx.lineWidth = 2 / t.k;
+          const s = r[k] * 0.8;
+          ctx.beginPath();
+          ctx.moveTo(x[k] - s, y[k] - s);
+          ctx.lineTo(x[k] + s, y[k] + s);
+          ctx.moveTo(x[k] + s, y[k] - s);
+          ctx.lineTo(x[k] - s, y[k] + s);
+          ctx.stroke();
+        }
+      }
+    });
+    ctx.globalAlpha = 1;
+  }
+
+  drawMap(ctx, scene, layer, channel, cx, cy, px) {
+    const [h, w] = layer.image.size;
+    const size = h * w;
+    const map = scene.inputMap.subarray(channel * size, (channel + 1) * size);
+    const extent = maxAbs(scene.inputMap);
+    for (let i = 0; i < size; i++) {
+      ctx.fillStyle = divergingColor(map[i], extent);
+      ctx.fillRect(cx - (w * px) / 2 + (i % w) * px, cy - (h * px) / 2 + Math.floor(i / w) * px, px, px);
+    }
+  }
+
+  /** Highlights: edges of the hovered and selected units, rings around them. */
+  drawOverlay(scene, t, { hovered, hoveredEdge, selected, colors }) {
+    const ctx = this.context(this.overlayCanvas, t);
+    const { x, y, r } = scene.layout;
+    const units = new Set(selected);
+    if (hovered >= 0) units.add(hovered);
+    const { start, ids } = scene.adj;
+    ctx.lineWidth = 1.6 / t.k;
+    ctx.strokeStyle = colors.highlight;
+    ctx.beginPath();
+    for (const u of units) {
+      for (let i = start[u]; i < start[u + 1]; i++) {
+        const e = ids[i];
+        if (!scene.visibleMask[e]) continue;
+        ctx.moveTo(x[scene.src[e]], y[scene.src[e]]);
+        ctx.lineTo(x[scene.dst[e]], y[scene.dst[e]]);
+      }
+    }
+    ctx.stroke();
+    if (hoveredEdge >= 0) {
+      ctx.lineWidth = 3 / t.k;
+      ctx.beginPath();
+      ctx.moveTo(x[scene.src[hoveredEdge]], y[scene.src[hoveredEdge]]);
+      ctx.lineTo(x[scene.dst[hoveredEdge]], y[scene.dst[hoveredEdge]]);
+      ctx.stroke();
+    }
+    for (const u of units) {
+      ctx.lineWidth = (selected.includes(u) ? 3 : 2) / t.k;
+      ctx.strokeStyle = selected.includes(u) ? colors.selected : colors.highlight;
+      ctx.beginPath();
+      ctx.arc(x[u], y[u], r[u] + 3 / t.k, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  }
+}

@@ -1,0 +1,48 @@
+"""NetworkView: the anywidget canvas view. Traits only; no logic beyond declaring them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+import traitlets
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _bundle(name: str) -> Path | str:
+    path = STATIC / name
+    if path.exists():
+        return path
+    if name.endswith(".js"):  # a source checkout without `npm run build`
+        return ("export default { render({ el }) { el.textContent = "
+                "'netviz_widget: the front-end bundle is missing; run npm run build.'; } };")
+    return ""
+
+
+class NetworkView(anywidget.AnyWidget):
+    """The layered network view (see js/widget.js). Public state, all synced:
+
+    - ``topology``: layers (name, kind, role, n_units, offset, image hints), blocks, class
+      labels and the shipped edges (binary src/dst/weight); sent once per input/target.
+    - ``state``: per-update binary node scores, activations and edge scores, the input
+      heatmap, probabilities, prediction, completeness warning, interventions, ``seq``.
+    - ``selection``: ``[[layer, unit], ...]`` written by the front end (validated in Python).
+    - ``node_color`` ("score" | "activation"), ``edge_color`` ("score" | "weight"),
+      ``top_k`` (edges drawn), ``drilldown`` (the selected unit's drill-down),
+      ``highlight`` (global unit ids to emphasise, e.g. a circuit), ``error`` (shown in the view).
+    """
+
+    _esm = _bundle("widget.js")
+    _css = _bundle("widget.css")
+
+    topology = traitlets.Dict().tag(sync=True)
+    state = traitlets.Dict().tag(sync=True)
+    selection = traitlets.List().tag(sync=True)
+    node_color = traitlets.Unicode("score").tag(sync=True)
+    edge_color = traitlets.Unicode("score").tag(sync=True)
+    top_k = traitlets.Int(2000).tag(sync=True)
+    drilldown = traitlets.Dict().tag(sync=True)
+    highlight = traitlets.List().tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(460).tag(sync=True)

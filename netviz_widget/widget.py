@@ -1,0 +1,269 @@
+"""NetViz: ``display(NetViz(model, x))`` — the live, interactive layered network.
+
+It composes the canvas view (view.py), the control panel (controls.py) and the bokeh output
+panel (plots.py). It holds no logic of its own: it turns Snapshots into traits and user
+intent (from the front end, the controls or Python) into Explainer calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import torch
+from torch import nn
+
+from . import view_state
+from ._serialization import encode_array
+from .controls import ControlPanel
+from .errors import GraphError, InputError, NetVizError
+from .explainer import Explainer
+from .plots import OutputPlots
+from .snapshot import Snapshot
+from .view import NetworkView
+
+__all__ = ["NetViz"]
+
+MAX_SELECTION = 4096
+
+
+class NetViz(widgets.VBox):
+    """Interactive view of `model` on `inputs` (see `Explainer` for the scoring arguments).
+
+    Args:
+        class_labels: names of the output classes (default "0", "1", …).
+        max_edges: most edges shipped to the view (top-|edge score|); the engine keeps all.
+        input_image: "auto" (square flat inputs and (C, H, W) inputs draw as heatmaps), a
+            (height, width) pair, or False for plain dots.
+        height: view height in pixels.
+    """
+
+    def __init__(self, model: nn.Module, inputs: torch.Tensor, target: object = None,
+                 baseline: object = None, n_steps: int = 32, reference: torch.Tensor | None = None,
+                 class_labels: Sequence[str] | None = None, max_edges: int = 20_000,
+                 input_image: object = "auto", height: int = 460) -> None:
+        super().__init__()
+        self.explainer = Explainer(model, inputs, target=target, baseline=baseline,
+                                   n_steps=n_steps, reference=reference)
+        n_classes = self.explainer.graph.output_layer.n_units
+        labels = [str(i) for i in range(n_classes)] if class_labels is None else list(class_labels)
+        if len(labels) != n_classes:
+            raise InputError("class_labels", f"{n_classes} labels (one per output)", class_labels)
+        if isinstance(max_edges, bool) or not isinstance(max_edges, int) or max_edges < 1:
+            raise InputError("max_edges", "a positive integer", max_edges)
+        self.class_labels = [str(label) for label in labels]
+        self.max_edges = max_edges
+        self.input_image = input_image
+        self._example = 0
+        self._seq = 0
+        self._selection: list[tuple[str, int]] = []
+        self._syncing = False
+        self._target_spec = target
+        self.view = NetworkView(height=int(height))
+        self.plots = OutputPlots(self.class_labels)
+        self._publish(topology=True)
+        shipped = len(self._edges["src"])
+        self.controls = ControlPanel(self, self.class_labels, self.explainer.inputs.shape[0], shipped)
+        self.view.top_k = min(2000, shipped)
+        self.view.observe(self._on_front_end_selection, "selection")
+        self._publish()
+        self.children = [widgets.HBox([self.view, self.controls.box]), self.plots.widget]
+        self.add_class("netviz")
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current Snapshot (interventions applied)."""
+        return self.explainer.snapshot()
+
+    @property
+    def target(self) -> np.ndarray:
+        """The output index explained for each input; assign an int, a list or None."""
+        return self.explainer.target.numpy()
+
+    @target.setter
+    def target(self, value: object) -> None:
+        self.explainer.target = value
+        self._target_spec = value
+        if hasattr(self, "controls"):
+            shown = value if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else -1
+            self.controls.show_target(int(shown))
+        self._publish(topology=True)
+
+    @property
+    def example(self) -> int:
+        """Which input of the batch the view shows."""
+        return self._example
+
+    @example.setter
+    def example(self, value: int) -> None:
+        batch = self.explainer.inputs.shape[0]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < batch:
+            raise InputError("example", f"an input index in [0, {batch})", value)
+        self._example = int(value)
+        self._publish(topology=True)
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        """The inputs; assigning new ones re-scores them (interventions are cleared)."""
+        return self.explainer.inputs
+
+    @inputs.setter
+    def inputs(self, value: torch.Tensor) -> None:
+        old = self.explainer
+        self.explainer = Explainer(old.model, value, n_steps=old.n_steps,
+                                   reference=old.reference, baseline=None)
+        self._example = 0
+        self.controls.example.max = max(value.shape[0] - 1, 0)
+        self._publish(topology=True)
+
+    def select(self, units: Sequence[tuple[str, int]] | str, unit: int | None = None,
+               add: bool = False) -> None:
+        """Select units: ``select("fc1", 3)``, ``select([("fc1", 3), ("fc2", 0)])``; `add`
+        keeps the current selection. The drill-down shows the last one."""
+        pairs = [(units, unit)] if isinstance(units, str) else list(units)
+        checked = self._check_selection([list(p) for p in pairs])
+        self._set_selection((self._selection if add else []) + checked)
+
+    def clear_selection(self) -> None:
+        """Deselect everything."""
+        self._set_selection([])
+
+    def intervene(self, layer: str | None = None, units: object = None, mode: str = "zero",
+                  value: float | None = None, patch_input: torch.Tensor | None = None,
+                  patch_index: int | None = None) -> Snapshot:
+        """Intervene on `layer`/`units`, or on the current selection when `layer` is None
+        (one intervention per selected layer). Returns the new Snapshot."""
+        if patch_index is not None:
+            reference = self.explainer.reference
+            if not 0 <= patch_index < reference.shape[0]:
+                raise InputError("patch_index", f"a reference index in [0, {reference.shape[0]})",
+                                 patch_index)
+            patch_input = reference[patch_index:patch_index + 1]
+        if layer is None:
+            groups: dict[str, list[int]] = {}
+            for name, index in self._selection:
+                if self.explainer.graph.layer(name).role != "input" or mode != "patch":
+                    groups.setdefault(name, []).append(index)
+            if not groups:
+                raise GraphError("selection", "selected units (click a unit; shift-click adds)",
+                                 "nothing selected")
+            for name, indices in groups.items():
+                self.explainer.intervene(name, indices, mode, value=value, patch_input=patch_input)
+        else:
+            self.explainer.intervene(layer, units, mode, value=value, patch_input=patch_input)
+        self._publish()
+        return self.snapshot
+
+    def undo(self) -> Snapshot:
+        """Undo the last intervention."""
+        self.explainer.undo()
+        self._publish()
+        return self.snapshot
+
+    def redo(self) -> Snapshot:
+        """Redo the last undone intervention."""
+        self.explainer.redo()
+        self._publish()
+        return self.snapshot
+
+    def reset(self) -> Snapshot:
+        """Remove all interventions."""
+        self.explainer.reset()
+        self._publish()
+        return self.snapshot
+
+    def highlight(self, units: Sequence[tuple[str, int]]) -> None:
+        """Emphasise these units (e.g. a circuit) and dim the rest; [] clears."""
+        offsets = view_state.unit_offsets(self.explainer.graph)
+        checked = self._check_selection([list(p) for p in units]) if units else []
+        self.view.highlight = [offsets[name] + index for name, index in checked]
+
+    # ------------------------------------------------------------------ internals
+    def _guard(self, action: Callable, *args: Any) -> None:
+        """Run a UI action; show any error in the view and the status line, never raise."""
+        try:
+            action(*args)
+            self.controls.status.value = ""
+        except NetVizError as error:
+            self._show_error(str(error))
+        except Exception as error:
+            self._show_error(f"{type(error).__name__}: {error}")
+
+    def _show_error(self, message: str) -> None:
+        self.view.error = message
+        self.controls.status.value = message
+
+    def _publish(self, topology: bool = False) -> None:
+        ex = self.explainer
+        snap = ex.snapshot()
+        if topology or not hasattr(self, "_edges"):
+            self._edges = view_state.select_edges(ex.graph, snap, self._example, self.max_edges)
+            self.view.topology = view_state.topology_trait(ex.graph, self._edges, self.class_labels,
+                                                           self.input_image)
+        offsets = view_state.unit_offsets(ex.graph)
+        ablated = sorted({offsets[i.layer] + u for i in ex.interventions for u in i.units})
+        self._seq += 1
+        self.view.state = view_state.state_trait(ex.graph, snap, self._edges, self._example,
+                                                 self._seq, ablated)
+        self.view.error = ""
+        self.plots.update(ex.clean_probabilities()[self._example], snap.probabilities[self._example],
+                          ex.history)
+        if hasattr(self, "controls"):
+            self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
+            self._publish_drilldown()
+
+    def _check_selection(self, entries: object) -> list[tuple[str, int]]:
+        if not isinstance(entries, list) or len(entries) > MAX_SELECTION:
+            raise InputError("selection", f"a list of at most {MAX_SELECTION} [layer, unit] pairs",
+                             entries)
+        checked = []
+        for entry in entries:
+            if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
+                raise InputError("selection", "[layer name, unit index] pairs", entry)
+            layer, unit = entry
+            (index,) = self.explainer.graph.check_units(layer, [unit])
+            checked.append((layer, index))
+        return list(dict.fromkeys(checked))
+
+    def _on_front_end_selection(self, change: dict) -> None:
+        if self._syncing:
+            return
+        try:
+            checked = self._check_selection(change["new"])
+        except NetVizError as error:  # untrusted input: refuse it visibly, keep the old state
+            self._show_error(f"Rejected a selection from the view. {error}")
+            self._set_selection(self._selection)
+            return
+        self._guard(self._set_selection, checked)
+
+    def _set_selection(self, selection: list[tuple[str, int]]) -> None:
+        self._selection = list(selection)
+        self._syncing = True
+        try:
+            self.view.selection = [[layer, unit] for layer, unit in self._selection]
+        finally:
+            self._syncing = False
+        ex = self.explainer
+        self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
+        self._publish_drilldown()
+
+    def _publish_drilldown(self) -> None:
+        units = [(la, u) for la, u in self._selection if self.explainer.graph.layer(la).role != "input"]
+        if not units:
+            self.view.drilldown = {}
+            return
+        layer, unit = units[-1]
+        neuron = self.explainer.neuron(layer, unit, k=5)
+        reference = self.explainer.reference
+        self.view.drilldown = {
+            "layer": layer, "unit": unit,
+            "input_scores": encode_array(neuron.input_scores[self._example].reshape(-1)),
+            "top_inputs": [int(i) for i in neuron.top_inputs[self._example]],
+            "top_examples": [int(i) for i in neuron.top_examples],
+            "top_activations": [round(float(a), 4) for a in neuron.top_activations],
+            "example_pixels": encode_array(reference[neuron.top_examples].reshape(
+                len(neuron.top_examples), -1).numpy()),
+        }
