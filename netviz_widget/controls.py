@@ -18,38 +18,44 @@ class ControlPanel:
 
     def __init__(self, viz: NetViz, class_labels: list[str], batch: int, max_shipped: int) -> None:
         self.viz = viz
-        layout = widgets.Layout(width="250px")
         style = {"description_width": "80px"}
+
+        def layout() -> widgets.Layout:  # one each: a shared Layout would hide them together
+            return widgets.Layout(width="260px")
+
+        def button_layout() -> widgets.Layout:
+            return widgets.Layout(width="64px", padding="0 2px")
+
         self.node_metric = widgets.Dropdown(
             options=[("conductance", "score"), ("activation", "activation")], value="score",
-            description="units", layout=layout, style=style)
+            description="units", layout=layout(), style=style)
         self.edge_metric = widgets.Dropdown(
             options=[("edge conductance", "score"), ("weight", "weight")], value="score",
-            description="edges", layout=layout, style=style)
+            description="edges", layout=layout(), style=style)
         self.target = widgets.Dropdown(
             options=[("predicted", -1)] + [(label, i) for i, label in enumerate(class_labels)],
-            value=-1, description="target", layout=layout, style=style)
+            value=-1, description="target", layout=layout(), style=style)
         self.example = widgets.IntSlider(value=0, min=0, max=max(batch - 1, 0),
                                          description="input #", disabled=batch == 1,
-                                         layout=layout, style=style)
+                                         layout=layout(), style=style)
         self.top_k = widgets.IntSlider(value=min(2000, max_shipped), min=min(10, max_shipped),
-                                       max=max(max_shipped, 1), description="edges shown",
-                                       layout=layout, style=style, continuous_update=True)
+                                       max=max(max_shipped, 1), description="# edges",
+                                       layout=layout(), style=style, continuous_update=True)
         self.mode = widgets.Dropdown(options=list(MODES), value="zero", description="mode",
-                                     layout=layout, style=style)
-        self.value = widgets.FloatText(value=0.0, description="value", layout=layout, style=style,
+                                     layout=layout(), style=style)
+        self.value = widgets.FloatText(value=0.0, description="value", layout=layout(), style=style,
                                        tooltip="clamp value, or scale factor")
         self.patch_from = widgets.BoundedIntText(value=0, min=0, max=10**9, description="patch from",
-                                                 layout=layout, style=style,
+                                                 layout=layout(), style=style,
                                                  tooltip="reference example whose activations patch")
         self.apply = widgets.Button(description="Apply", button_style="primary",
-                                    layout=widgets.Layout(width="60px"))
-        self.undo = widgets.Button(description="Undo", layout=widgets.Layout(width="60px"))
-        self.redo = widgets.Button(description="Redo", layout=widgets.Layout(width="60px"))
-        self.reset = widgets.Button(description="Reset", layout=widgets.Layout(width="60px"))
+                                    layout=button_layout())
+        self.undo = widgets.Button(description="Undo", layout=button_layout())
+        self.redo = widgets.Button(description="Redo", layout=button_layout())
+        self.reset = widgets.Button(description="Reset", layout=button_layout())
         self.selection = widgets.Label(value="click a unit to select it (shift-click adds)")
         self.history = widgets.Select(options=[], rows=5, description="history",
-                                      layout=layout, style=style, disabled=True)
+                                      layout=layout(), style=style, disabled=True)
         self.status = widgets.Label(value="")
         self.box = widgets.VBox([
             self.node_metric, self.edge_metric, self.target, self.example, self.top_k,
@@ -57,7 +63,7 @@ class ControlPanel:
             self.mode, self.value, self.patch_from,
             widgets.HBox([self.apply, self.undo, self.redo, self.reset]),
             self.selection, self.history, self.status,
-        ], layout=widgets.Layout(width="270px"))
+        ], layout=widgets.Layout(width="285px", flex="0 0 285px"))
         self.box.add_class("netviz-controls")
         self._wire()
         self.sync_mode()

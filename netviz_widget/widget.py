@@ -69,7 +69,9 @@ class NetViz(widgets.VBox):
         self.view.top_k = min(2000, shipped)
         self.view.observe(self._on_front_end_selection, "selection")
         self._publish()
-        self.children = [widgets.HBox([self.view, self.controls.box]), self.plots.widget]
+        self.view.layout = widgets.Layout(flex="1 1 auto", min_width="480px")
+        self.children = [widgets.HBox([self.view, self.controls.box],
+                                      layout=widgets.Layout(width="100%")), self.plots.widget]
         self.add_class("netviz")
 
     # ------------------------------------------------------------------ public API

@@ -83,6 +83,17 @@ def test_controls_apply_undo_and_show_history(viz):
     assert viz.view.state["probabilities"] == clean
 
 
+def test_mode_specific_inputs_show_and_hide_alone(viz):
+    controls = viz.controls
+    controls.mode.value = "scale"
+    assert controls.value.layout.display is None and controls.value.description == "factor"
+    assert controls.patch_from.layout.display == "none"
+    controls.mode.value = "patch"
+    assert controls.value.layout.display == "none" and controls.patch_from.layout.display is None
+    for always in (controls.node_metric, controls.edge_metric, controls.target, controls.top_k):
+        assert always.layout.display != "none"
+
+
 def test_apply_without_selection_and_bad_values_show_errors_not_tracebacks(viz):
     viz.controls.apply.click()
     assert "nothing selected" in viz.view.error
