@@ -16,14 +16,25 @@ export function topKByMagnitude(values, k) {
 }
 
 /**
- * Group edge indices by colour bucket of their value.
- * @returns {{buckets: Uint32Array[], extent: number}}
+ * Group edge indices by colour bucket of their value (a counting sort: no per-edge allocation).
+ * @returns {{buckets: Uint32Array[], extent: number}} buckets are views into one array
  */
 export function bucketEdges(indices, values, half = 8) {
   const extent = maxAbs(values);
-  const lists = Array.from({ length: 2 * half }, () => []);
-  for (const i of indices) lists[bucketOf(values[i], extent, half)].push(i);
-  return { buckets: lists.map((list) => Uint32Array.from(list)), extent };
+  const n = 2 * half;
+  const of = new Uint8Array(indices.length);
+  const counts = new Uint32Array(n + 1);
+  for (let i = 0; i < indices.length; i++) {
+    of[i] = bucketOf(values[indices[i]], extent, half);
+    counts[of[i] + 1]++;
+  }
+  for (let b = 0; b < n; b++) counts[b + 1] += counts[b];
+  const sorted = new Uint32Array(indices.length);
+  const fill = counts.slice(0, n);
+  for (let i = 0; i < indices.length; i++) sorted[fill[of[i]]++] = indices[i];
+  const buckets = [];
+  for (let b = 0; b < n; b++) buckets.push(sorted.subarray(counts[b], counts[b + 1]));
+  return { buckets, extent };
 }
 
 /**

@@ -21,53 +21,87 @@ export class Renderer {
     this.width = 0;
     this.height = 0;
     this.dpr = 1;
+    this.edgeScale = 1;
+  }
+
+  /**
+   * Level of detail for the edge layer: above `threshold` visible edges it is drawn at half
+   * resolution (a quarter of the pixels to rasterise; a dense haze either way).
+   */
+  setEdgeDetail(visibleCount, threshold = 20000) {
+    const scale = visibleCount > threshold ? 0.5 : 1;
+    if (scale === this.edgeScale) return;
+    this.edgeScale = scale;
+    this.sizeCanvas(this.edgesCanvas, scale);
+  }
+
+  sizeCanvas(canvas, scale = 1) {
+    canvas.width = Math.max(1, Math.round(this.width * this.dpr * scale));
+    canvas.height = Math.max(1, Math.round(this.height * this.dpr * scale));
+    canvas.style.width = `${this.width}px`;
+    canvas.style.height = `${this.height}px`;
   }
 
   resize(width, height) {
     this.dpr = globalThis.devicePixelRatio || 1;
     this.width = width;
     this.height = height;
-    for (const canvas of [this.edgesCanvas, this.nodesCanvas, this.overlayCanvas]) {
-      canvas.width = Math.max(1, Math.round(width * this.dpr));
-      canvas.height = Math.max(1, Math.round(height * this.dpr));
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${height}px`;
-    }
+    this.sizeCanvas(this.edgesCanvas, this.edgeScale);
+    this.sizeCanvas(this.nodesCanvas);
+    this.sizeCanvas(this.overlayCanvas);
   }
 
-  context(canvas, t) {
+  context(canvas, t, scale = 1) {
     const ctx = canvas.getContext("2d");
+    const f = this.dpr * scale;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    ctx.setTransform(this.dpr * t.k, 0, 0, this.dpr * t.k, this.dpr * t.tx, this.dpr * t.ty);
+    ctx.setTransform(f * t.k, 0, 0, f * t.k, f * t.tx, f * t.ty);
     return ctx;
   }
 
   /** Draw `visible` edges coloured by `values` (edge scores or weights). */
   drawEdges(scene, t, visible, values) {
-    const ctx = this.context(this.edgesCanvas, t);
+    this.edgesCanvas.style.transform = "";
+    const ctx = this.context(this.edgesCanvas, t, this.edgeScale);
     const { x, y } = scene.layout;
     const { src, dst } = scene;
-    const { buckets } = bucketEdges(visible, values, HALF);
+    if (this.bucketed?.visible !== visible || this.bucketed?.values !== values) {
+      this.bucketed = { visible, values, ...bucketEdges(visible, values, HALF) };
+    }
+    const { buckets } = this.bucketed;
     const dim = scene.highlight;
     buckets.forEach((ids, bucket) => {
       if (!ids.length) return;
       const strength = Math.abs(bucketCentre(bucket, HALF));
       const [r, g, b] = divergingRgb(bucketCentre(bucket, HALF) * 1.0);
-      ctx.lineWidth = (0.4 + 2.2 * strength) / t.k;
+      // thick lines cost ~10× in software; at half resolution keep them one device pixel wide
+      ctx.lineWidth = (0.5 + 1.0 * strength) / (t.k * (this.edgeScale < 1 ? 2 : 1));
       for (const pass of dim ? [false, true] : [true]) {
         ctx.strokeStyle = `rgba(${r},${g},${b},${pass ? 0.15 + 0.75 * strength : 0.05})`;
         ctx.beginPath();
-        for (const e of ids) {
-          const a = src[e];
-          const c = dst[e];
-          if (dim && (dim[a] && dim[c]) !== pass) continue;
+        for (let i = 0; i < ids.length; i++) {
+          const a = src[ids[i]];
+          const c = dst[ids[i]];
+          if (dim && (dim[a] === 1 && dim[c] === 1) !== pass) continue;
           ctx.moveTo(x[a], y[a]);
           ctx.lineTo(x[c], y[c]);
         }
         ctx.stroke();
       }
     });
+  }
+
+  /**
+   * Move the last edge drawing (made at transform `drawnAt`) to transform `t` as a bitmap:
+   * a pan or zoom frame costs a compositor blit instead of a redraw of every edge.
+   */
+  shiftEdges(drawnAt, t) {
+    const s = t.k / drawnAt.k;
+    const dx = t.tx - drawnAt.tx * s;
+    const dy = t.ty - drawnAt.ty * s;
+    this.edgesCanvas.style.transformOrigin = "0 0";
+    this.edgesCanvas.style.transform = `translate(${dx}px, ${dy}px) scale(${s})`;
   }
 
   /** Draw units coloured by `values` (scores or activations), ring = activation. */

@@ -68,6 +68,8 @@ export function createView(model, el) {
   let hoveredEdge = -1;
   let lastSeq = -1;
   let frame = 0;
+  let edgesAt = t;
+  let settle = 0;
   const dirty = { edges: true, nodes: true, overlay: true };
 
   const colors = () => {
@@ -109,17 +111,31 @@ export function createView(model, el) {
   const edgeValues = () => (model.get("edge_color") === "weight" ? topo.weight : st.edgeScores);
   const nodeValues = () => (model.get("node_color") === "activation" ? st.activations : st.nodeScores);
 
+  const timings = { edges: 0, nodes: 0, overlay: 0 };
+  const timed = (part, canvas, fn) => {
+    const start = performance.now();
+    fn();
+    canvas.getContext("2d").getImageData(0, 0, 1, 1); // readback: the pixels are really there
+    timings[part] = performance.now() - start;
+  };
+
   const draw = () => {
     frame = 0;
     if (!topo || !st || !layout) return;
     const s = scene();
-    if (dirty.edges) renderer.drawEdges(s, t, visible, edgeValues());
+    if (dirty.edges) {
+      timed("edges", renderer.edgesCanvas, () => renderer.drawEdges(s, t, visible, edgeValues()));
+      edgesAt = t;
+    }
     if (dirty.nodes) {
-      renderer.drawNodes(s, t, nodeValues(), colors());
+      timed("nodes", renderer.nodesCanvas, () => renderer.drawNodes(s, t, nodeValues(), colors()));
       panels.renderLayerLabels(labels, topo.layers, layout.columns, t);
       panels.renderLegend(legend, { nodeMetric: model.get("node_color"), edgeMetric: model.get("edge_color"), extent: maxAbs(edgeValues()) });
     }
-    if (dirty.overlay) renderer.drawOverlay(s, t, { hovered, hoveredEdge, selected: selectedIds(), colors: colors() });
+    if (dirty.overlay) {
+      const options = { hovered, hoveredEdge, selected: selectedIds(), colors: colors() };
+      timed("overlay", renderer.overlayCanvas, () => renderer.drawOverlay(s, t, options));
+    }
     dirty.edges = dirty.nodes = dirty.overlay = false;
     root.dataset.ready = "1";
     root.dataset.seq = String(lastSeq);
@@ -144,6 +160,7 @@ export function createView(model, el) {
   const refilter = () => {
     if (!topo || !st) return;
     visible = topKByMagnitude(edgeValues(), model.get("top_k") ?? 2000);
+    renderer.setEdgeDetail(visible.length);
     visibleMask = new Uint8Array(topo.src.length);
     for (const e of visible) visibleMask[e] = 1;
     schedule("edges", "overlay");
@@ -187,12 +204,18 @@ export function createView(model, el) {
     return [`${la.name}[${a - la.offset}] → ${lb.name}[${b - lb.offset}]`, `edge score: ${st.edgeScores[e].toPrecision(4)}`, `weight: ${topo.weight[e].toPrecision(4)}`];
   };
 
+  // Pan/zoom: move the edge bitmap now, redraw the edges sharply once the gesture settles.
+  const moveTo = (next) => {
+    t = next;
+    renderer.shiftEdges(edgesAt, t);
+    schedule("nodes", "overlay");
+    clearTimeout(settle);
+    settle = setTimeout(() => schedule("edges"), 150);
+  };
+
   const detach = attachInteraction(stage, {
     getTransform: () => t,
-    setTransform: (next) => {
-      t = next;
-      schedule("edges", "nodes", "overlay");
-    },
+    setTransform: moveTo,
     hover: (wx, wy, sx, sy) => {
       if (!layout || !st) return;
       const k = hitUnit(unitGrid, layout.x, layout.y, layout.r, wx, wy, 2 / t.k);
@@ -271,8 +294,24 @@ export function createView(model, el) {
   const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => relayout());
   observer?.observe(stage);
 
-  // A small, read-only handle for tests and debugging: where a unit is on screen.
+  // A small handle for tests, benchmarks and debugging: where a unit is on screen, the last
+  // draw time of each canvas layer (ms, including a pixel readback), a synchronous redraw.
   el.netviz = {
+    timings,
+    redraw() {
+      dirty.edges = dirty.nodes = dirty.overlay = true;
+      if (frame) cancelAnimationFrame(frame);
+      draw();
+      return { ...timings };
+    },
+    /** One pan frame, drawn synchronously: what a drag costs per frame (ms). */
+    panFrame(dx, dy) {
+      const start = performance.now();
+      moveTo({ k: t.k, tx: t.tx + dx, ty: t.ty + dy });
+      if (frame) cancelAnimationFrame(frame);
+      draw();
+      return performance.now() - start;
+    },
     unitPosition(layerName, unit) {
       const li = topo?.byName.get(layerName);
       if (li === undefined || !layout) return null;
@@ -291,6 +330,7 @@ export function createView(model, el) {
     detach();
     fit.removeEventListener("click", onFit);
     if (frame) cancelAnimationFrame(frame);
+    clearTimeout(settle);
     delete el.netviz;
     root.remove();
   };
