@@ -64,6 +64,7 @@ export function createView(model, el) {
   let t = fitTransform();
   let visible = new Uint32Array(0);
   let visibleMask = new Uint8Array(0);
+  let ranked = null; // edges sorted by |value| once per value array; a top-k change slices it
   let hovered = -1;
   let hoveredEdge = -1;
   let lastSeq = -1;
@@ -159,7 +160,9 @@ export function createView(model, el) {
 
   const refilter = () => {
     if (!topo || !st) return;
-    visible = topKByMagnitude(edgeValues(), model.get("top_k") ?? 2000);
+    const values = edgeValues();
+    if (ranked?.values !== values) ranked = { values, order: topKByMagnitude(values, values.length) };
+    visible = ranked.order.subarray(0, Math.max(0, Math.min(model.get("top_k") ?? 2000, values.length)));
     renderer.setEdgeDetail(visible.length);
     visibleMask = new Uint8Array(topo.src.length);
     for (const e of visible) visibleMask[e] = 1;

@@ -36,7 +36,7 @@ class ControlPanel:
             options=[("predicted", -1)] + [(label, i) for i, label in enumerate(class_labels)],
             value=-1, description="target", layout=layout(), style=style)
         self.example = widgets.IntSlider(value=0, min=0, max=max(batch - 1, 0),
-                                         description="input #", disabled=batch == 1,
+                                         description="input #", disabled=batch == 1, continuous_update=False,
                                          layout=layout(), style=style)
         self.top_k = widgets.IntSlider(value=min(2000, max_shipped), min=min(10, max_shipped),
                                        max=max(max_shipped, 1), description="# edges",
