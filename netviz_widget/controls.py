@@ -53,6 +53,12 @@ class ControlPanel:
         self.undo = widgets.Button(description="Undo", layout=button_layout())
         self.redo = widgets.Button(description="Redo", layout=button_layout())
         self.reset = widgets.Button(description="Reset", layout=button_layout())
+        self.show_circuit = widgets.ToggleButton(value=False, description="show circuit",
+                                                 tooltip="highlight the units and edges carrying 80% "
+                                                         "of the decision; dim the rest",
+                                                 layout=widgets.Layout(width="128px"))
+        self.explain = widgets.Button(description="explain", tooltip="write out this decision",
+                                      layout=widgets.Layout(width="128px"))
         self.selection = widgets.Label(value="click a unit to select it (shift-click adds)")
         self.history = widgets.Select(options=[], rows=5, description="history",
                                       layout=layout(), style=style, disabled=True)
@@ -62,6 +68,7 @@ class ControlPanel:
             widgets.HTML("<b>Intervene on the selection</b>"),
             self.mode, self.value, self.patch_from,
             widgets.HBox([self.apply, self.undo, self.redo, self.reset]),
+            widgets.HBox([self.show_circuit, self.explain]),
             self.selection, self.history, self.status,
         ], layout=widgets.Layout(width="285px", flex="0 0 285px"))
         self.box.add_class("netviz-controls")
@@ -80,6 +87,12 @@ class ControlPanel:
         self.undo.on_click(lambda _: self.viz._guard(self.viz.undo))
         self.redo.on_click(lambda _: self.viz._guard(self.viz.redo))
         self.reset.on_click(lambda _: self.viz._guard(self.viz.reset))
+        self.show_circuit.observe(self._toggle_circuit, "value")
+        self.explain.on_click(lambda _: self.viz._guard(self.viz.explain))
+
+    def _toggle_circuit(self, change: dict) -> None:
+        if change["new"] != (getattr(self.viz, "_circuit_coverage", None) is not None):
+            self.viz._guard(self.viz.show_circuit, change["new"])
 
     def _set_target(self, value: int) -> None:
         spec = None if value == -1 else value

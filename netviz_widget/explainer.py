@@ -7,7 +7,9 @@ intervention stack with undo/redo, and turns the current state into a `Snapshot`
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,11 +18,16 @@ from torch import nn
 from . import _checks
 from ._model_state import evaluation_mode
 from .attribution import path_scores
+from .circuits import Circuit, Path, build_circuit, strongest_paths
+from .errors import InputError
 from .graph import LayeredGraph, check_input
 from .interventions import Intervention, intervened, make_intervention
 from .neuron import neuron_view
 from .reference import dataset_scores
 from .snapshot import DatasetScores, NeuronView, Snapshot
+
+if TYPE_CHECKING:
+    from .explanation import Explanation
 
 __all__ = ["Explainer"]
 
@@ -159,6 +166,53 @@ class Explainer:
         while self._stack:
             self._redo.append(self._stack.pop())
         return self.snapshot()
+
+    def evaluate(self, interventions: Sequence[Intervention] = ()) -> np.ndarray:
+        """(batch, classes) logits with the current interventions plus `interventions`, which
+        are applied for this call only (not recorded in the history)."""
+        return self._logits([*self.interventions, *interventions]).numpy()
+
+    def gradient_times_activation(self, layer: str) -> np.ndarray:
+        """(batch, units) ∂F/∂a · a at the inputs for the target (summed over positions)."""
+        tap = self.graph.layer(layer).tap
+        with evaluation_mode(self.model), torch.enable_grad():
+            x = self.inputs.clone().requires_grad_(True)
+            with intervened(self.graph, self.interventions, capture=[tap]) as store:
+                output = self.graph.runner.run(x)
+                activation = store[tap]
+                selected = output.gather(1, self._target.unsqueeze(1)).sum()
+                (gradient,) = torch.autograd.grad(selected, activation)
+        product = (gradient * activation.detach())
+        return product.reshape(product.shape[0], product.shape[1], -1).sum(-1).numpy()
+
+    def circuit(self, example: int = 0, coverage: float = 0.8) -> Circuit:
+        """The smallest set of units and edges carrying ≥ `coverage` of each layer's
+        attribution for `example`'s target (see circuits.py)."""
+        if not 0 < coverage <= 1:
+            raise InputError("coverage", "a fraction in (0, 1]", coverage)
+        return build_circuit(self.graph, self.snapshot(), self._example(example), coverage)
+
+    def paths(self, k: int = 5, example: int = 0) -> list[Path]:
+        """The `k` strongest input→output paths by flow for `example`."""
+        return strongest_paths(self.graph, self.snapshot(), _checks.positive_int("k", k),
+                               self._example(example))
+
+    def explain(self, example: int = 0, coverage: float = 0.8, mode: str = "mean",
+                labels: Sequence[str] | None = None) -> Explanation:
+        """A plain-language account of `example`'s decision, every number measured: the
+        evidence in the input, the units that carry it, the circuit, and an ablation check.
+        `labels` names the classes."""
+        from .explanation import explain
+
+        return explain(self, self._example(example), coverage, mode,
+                       None if labels is None else [str(label) for label in labels])
+
+    def _example(self, example: object) -> int:
+        batch = self.inputs.shape[0]
+        if isinstance(example, bool) or not isinstance(example, (int, np.integer)) \
+                or not 0 <= example < batch:
+            raise InputError("example", f"an input index in [0, {batch})", example)
+        return int(example)
 
     def clean_probabilities(self) -> np.ndarray:
         """(batch, classes) output probabilities of the model without interventions."""

@@ -7,6 +7,8 @@ intent (from the front end, the controls or Python) into Explainer calls.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,9 +19,11 @@ from torch import nn
 
 from . import view_state
 from ._serialization import encode_array
+from .circuits import Circuit
 from .controls import ControlPanel
 from .errors import GraphError, InputError, NetVizError
 from .explainer import Explainer
+from .explanation import Explanation
 from .plots import OutputPlots
 from .snapshot import Snapshot
 from .view import NetworkView
@@ -70,8 +74,9 @@ class NetViz(widgets.VBox):
         self.view.observe(self._on_front_end_selection, "selection")
         self._publish()
         self.view.layout = widgets.Layout(flex="1 1 auto", min_width="480px")
+        self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
         self.children = [widgets.HBox([self.view, self.controls.box],
-                                      layout=widgets.Layout(width="100%")), self.plots.widget]
+                                      layout=widgets.Layout(width="100%")), self.text, self.plots.widget]
         self.add_class("netviz")
 
     # ------------------------------------------------------------------ public API
@@ -177,6 +182,25 @@ class NetViz(widgets.VBox):
         self._publish()
         return self.snapshot
 
+    def show_circuit(self, on: bool = True, coverage: float = 0.8) -> Circuit | None:
+        """Highlight the circuit of the shown input (the fewest units and edges carrying
+        `coverage` of every layer's attribution) and dim the rest; `on=False` clears it."""
+        self._circuit_coverage = coverage if on else None
+        if hasattr(self, "controls") and self.controls.show_circuit.value != bool(on):
+            self.controls.show_circuit.value = bool(on)  # its observer sees the state is set
+        if not on:
+            self.highlight([])
+            return None
+        circuit = self.explainer.circuit(self._example, coverage)
+        self.highlight(circuit.unit_pairs())
+        return circuit
+
+    def explain(self, coverage: float = 0.8) -> Explanation:
+        """Write out the decision for the shown input (also shown under the view)."""
+        explanation = self.explainer.explain(self._example, coverage, labels=self.class_labels)
+        self.text.value = _safe_html(explanation.markdown)
+        return explanation
+
     def highlight(self, units: Sequence[tuple[str, int]]) -> None:
         """Emphasise these units (e.g. a circuit) and dim the rest; [] clears."""
         offsets = view_state.unit_offsets(self.explainer.graph)
@@ -211,6 +235,11 @@ class NetViz(widgets.VBox):
         self.view.state = view_state.state_trait(ex.graph, snap, self._edges, self._example,
                                                  self._seq, ablated)
         self.view.error = ""
+        if getattr(self, "_circuit_coverage", None) is not None:
+            circuit = ex.circuit(self._example, self._circuit_coverage)
+            self.view.highlight = [offsets[name] + index for name, index in circuit.unit_pairs()]
+        if hasattr(self, "text"):
+            self.text.value = ""  # an old explanation no longer describes the new state
         self.plots.update(ex.clean_probabilities()[self._example], snap.probabilities[self._example],
                           ex.history)
         if hasattr(self, "controls"):
@@ -269,3 +298,10 @@ class NetViz(widgets.VBox):
             "example_pixels": encode_array(reference[neuron.top_examples].reshape(
                 len(neuron.top_examples), -1).numpy()),
         }
+
+
+def _safe_html(markdown: str) -> str:
+    """Paragraphs of escaped text; only our own **bold** markers become tags."""
+    paragraphs = html.escape(markdown).split("\n\n")
+    bold = [re.sub(r"[*][*](.+?)[*][*]", r"<b>\1</b>", p) for p in paragraphs]
+    return "<div class='netviz-explanation'>" + "".join(f"<p>{p}</p>" for p in bold) + "</div>"

@@ -190,3 +190,24 @@ def test_serialization_round_trip_and_validation():
         decode_array({"buffer": b"\0" * 5, "dtype": "float32", "shape": [2]})
     with pytest.raises(InputError, match="elements"):
         decode_array({"buffer": b"", "dtype": "float32", "shape": [10**7]})
+
+
+def test_show_circuit_highlights_it_and_follows_interventions(viz):
+    circuit = viz.show_circuit(True, coverage=0.8)
+    offsets = {la["name"]: la["offset"] for la in viz.view.topology["layers"]}
+    assert sorted(viz.view.highlight) == sorted(offsets[la] + u for la, u in circuit.unit_pairs())
+    viz.intervene("fc1", list(range(32)), "zero")
+    assert sorted(viz.view.highlight) == sorted(
+        offsets[la] + u for la, u in viz.explainer.circuit(0, 0.8).unit_pairs())
+    viz.controls.show_circuit.value = False
+    assert viz.view.highlight == []
+
+
+def test_explain_writes_escaped_text_under_the_view():
+    model = ZOO["sequential_mlp"]()
+    viz = NetViz(model, example_input(model), class_labels=["<b>x</b>", "y", "z"])
+    viz.controls.explain.click()
+    assert "The model" in viz.text.value and "Causal check" in viz.text.value
+    assert "<b>x</b>" not in viz.text.value or "&lt;b&gt;x&lt;/b&gt;" in viz.text.value
+    viz.intervene("0", [0], "zero")
+    assert viz.text.value == ""
