@@ -94,7 +94,7 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     target = int(snap.target[example])
     predicted = int(probabilities.argmax())
     others = [c for c in np.argsort(-probabilities) if c != target]
-    runner_up = int(others[0])
+    runner_up = int(others[0])  # the strongest rival: the prediction itself when target differs
     name = (lambda c: labels[c]) if labels else str
     x = ex.inputs[example:example + 1]
     with evaluation_mode(ex.model):
@@ -102,10 +102,14 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
                             torch.tensor([runner_up]), ex.n_steps, ex.interventions, edges=False)
     contrast = snap.input_scores[example] - rival.input_scores[0]
     lines = []
-    verdict = "predicts" if predicted == target else f"explains target **{name(target)}**; it predicts"
-    lines.append(f"The model {verdict} **{name(predicted)}** with probability "
-                 f"{probabilities[predicted]:.3f}; the runner-up is **{name(runner_up)}** "
-                 f"({probabilities[runner_up]:.3f}).")
+    if predicted == target:
+        lines.append(f"The model predicts **{name(predicted)}** with probability "
+                     f"{probabilities[predicted]:.3f}; the runner-up is **{name(runner_up)}** "
+                     f"({probabilities[runner_up]:.3f}).")
+    else:
+        lines.append(f"Explaining **{name(target)}** (probability {probabilities[target]:.3f}), which "
+                     f"the model does not predict: it predicts **{name(predicted)}** "
+                     f"({probabilities[predicted]:.3f}).")
     evidence, facts = _describe_evidence(contrast, ex.graph.example_shape, name(target), name(runner_up))
     lines.append(evidence)
 

@@ -118,4 +118,6 @@ table = ex.to_frame()
 print(type(table).__name__, len(table), "rows")"""),
 ]
 
-NOTEBOOKS = {"01_quickstart": QUICKSTART}
+from notebook_explain import EXPLAIN  # noqa: E402
+
+NOTEBOOKS = {"01_quickstart": QUICKSTART, "02_explain_a_decision": EXPLAIN}
