@@ -6,10 +6,11 @@ import argparse
 import sys
 
 
-def demo(model_kind: str) -> int:
-    """Train the bundled digits model and print its layered graph and test accuracy."""
+def demo(model_kind: str, out: str, open_browser: bool) -> int:
+    """Train the bundled digits model, print its layered graph and write the HTML report."""
     from . import datasets
     from .graph import LayeredGraph
+    from .report import build_demo_report
 
     data = datasets.load_digits_split()
     if model_kind == "cnn":
@@ -21,7 +22,16 @@ def demo(model_kind: str) -> int:
     print(f"netviz_widget demo: digits {model_kind.upper()} (scikit-learn load_digits, "
           f"{len(data.y_train)} train / {len(data.y_test)} test), test accuracy {acc:.3f}\n")
     print(graph.to_text())
-    print("\nOpen the live view with: jupyter lab notebooks/01_quickstart.ipynb")
+    path, numbers = build_demo_report(model_kind, out)
+    print(f"\nWrote {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB): open it in any browser, "
+          "no network or kernel needed.")
+    best = min((k for k in numbers if k.startswith("deletion_auc")), key=numbers.get)
+    print(f"Best unit ranking by deletion AUC: {best[13:-1]} ({numbers[best]:.3f}).")
+    print("Open the live, interactive view with: jupyter lab notebooks/01_quickstart.ipynb")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
     return 0
 
 
@@ -31,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo_parser = commands.add_parser("demo", help="train the bundled digits model and show it")
     demo_parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    demo_parser.add_argument("--out", default="netviz-demo.html", help="where to write the report")
+    demo_parser.add_argument("--open", action="store_true", help="open the report in a browser")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return demo(args.model)
+        return demo(args.model, args.out, args.open)
     return 1  # pragma: no cover - argparse enforces the choices
 
 

@@ -91,7 +91,7 @@ class ControlPanel:
         self.explain.on_click(lambda _: self.viz._guard(self.viz.explain))
 
     def _toggle_circuit(self, change: dict) -> None:
-        if change["new"] != (getattr(self.viz, "_circuit_coverage", None) is not None):
+        if change["new"] != (self.viz._circuit_coverage is not None):
             self.viz._guard(self.viz.show_circuit, change["new"])
 
     def _set_target(self, value: int) -> None:

@@ -31,19 +31,27 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def standalone_html(view: NetworkView, title: str = "netviz_widget") -> str:
-    """The page for `view`'s current traits (see module docstring)."""
+def standalone_html(view: NetworkView, title: str = "netviz_widget", intro: str = "",
+                    sections: str = "", head: str = "", circuit: list[int] | None = None) -> str:
+    """The page for `view`'s current traits (see module docstring).
+
+    `intro`, `sections` and `head` are trusted HTML built by this package (escape any user
+    text before passing it); `circuit` lists global unit ids for the "show circuit" toggle.
+    """
     bundle = (STATIC / "widget.js").read_text(encoding="utf-8")
     css = (STATIC / "widget.css").read_text(encoding="utf-8")
     traits = {name: _jsonable(getattr(view, name)) for name in SYNCED}
+    traits["__circuit__"] = [int(i) for i in circuit or []]
     state = json.dumps(traits).replace("</", "<\\/")
     page = Template(_TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(title=html.escape(title), css=css.replace("</", "<\\/"), state=state,
-                           bundle=bundle.replace("</script", "<\\/script"))
+                           bundle=bundle.replace("</script", "<\\/script"), intro=intro,
+                           sections=sections, head=head)
 
 
-def save_html(view: NetworkView, path: str | Path, title: str = "netviz_widget") -> Path:
-    """Write the standalone page for `view` to `path` and return the path."""
+def save_html(view: NetworkView, path: str | Path, title: str = "netviz_widget", **parts: Any) -> Path:
+    """Write the standalone page for `view` to `path` and return the path (see
+    `standalone_html` for the optional parts)."""
     path = Path(path)
-    path.write_text(standalone_html(view, title), encoding="utf-8")
+    path.write_text(standalone_html(view, title, **parts), encoding="utf-8")
     return path

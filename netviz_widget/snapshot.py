@@ -77,6 +77,43 @@ class Snapshot:
         """(batch,) |delta| / |F(x) − F(baseline)| — above 0.05 means: use more steps."""
         return np.abs(self.delta) / np.maximum(np.abs(self.output_change), 1e-12)
 
+    def save(self, path: str) -> None:
+        """Save the arrays with `np.savez_compressed` so a run can be shared (see `load`)."""
+        arrays: dict[str, np.ndarray] = {
+            "logits": self.logits, "probabilities": self.probabilities, "target": self.target,
+            "input_scores": self.input_scores, "delta": self.delta, "output_change": self.output_change,
+            "interventions": np.array(self.interventions, dtype=str),
+        }
+        for name, values in self.activations.items():
+            arrays[f"activations/{name}"] = values
+        for name, values in self.node_scores.items():
+            arrays[f"node_scores/{name}"] = values
+        for (src, dst), values in self.edge_scores.items():
+            arrays[f"edge_scores/{src}->{dst}"] = values
+        for name in ("predicted_effect", "actual_effect"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> Snapshot:
+        """Load a Snapshot written by `save` (dataset-level scores are not saved)."""
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+
+        def group(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+        return cls(
+            logits=arrays["logits"], probabilities=arrays["probabilities"], target=arrays["target"],
+            activations=group("activations"), node_scores=group("node_scores"),
+            edge_scores={tuple(k.split("->", 1)): v for k, v in group("edge_scores").items()},
+            input_scores=arrays["input_scores"], delta=arrays["delta"],
+            output_change=arrays["output_change"],
+            interventions=tuple(str(s) for s in arrays["interventions"]),
+            predicted_effect=arrays.get("predicted_effect"), actual_effect=arrays.get("actual_effect"),
+        )
+
     def equals(self, other: Snapshot) -> bool:
         """True when every array of both snapshots is bit-identical."""
         def same(a: object, b: object) -> bool:

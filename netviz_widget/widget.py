@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -65,6 +66,7 @@ class NetViz(widgets.VBox):
         self._selection: list[tuple[str, int]] = []
         self._syncing = False
         self._target_spec = target
+        self._circuit_coverage: float | None = None
         self.view = NetworkView(height=int(height))
         self.plots = OutputPlots(self.class_labels)
         self._publish(topology=True)
@@ -201,6 +203,16 @@ class NetViz(widgets.VBox):
         self.text.value = _safe_html(explanation.markdown)
         return explanation
 
+    def save_html(self, path: str | Path, title: str = "netviz_widget") -> Path:
+        """Save the current view, its state and the front-end bundle as one offline HTML file
+        (no kernel, no network: hover, selection, zoom and the circuit toggle keep working)."""
+        from .export import save_html
+
+        circuit = self.explainer.circuit(self._example, self._circuit_coverage or 0.8)
+        offsets = view_state.unit_offsets(self.explainer.graph)
+        return save_html(self.view, path, title,
+                         circuit=[offsets[name] + unit for name, unit in circuit.unit_pairs()])
+
     def highlight(self, units: Sequence[tuple[str, int]]) -> None:
         """Emphasise these units (e.g. a circuit) and dim the rest; [] clears."""
         offsets = view_state.unit_offsets(self.explainer.graph)
@@ -235,7 +247,7 @@ class NetViz(widgets.VBox):
         self.view.state = view_state.state_trait(ex.graph, snap, self._edges, self._example,
                                                  self._seq, ablated)
         self.view.error = ""
-        if getattr(self, "_circuit_coverage", None) is not None:
+        if self._circuit_coverage is not None:
             circuit = ex.circuit(self._example, self._circuit_coverage)
             self.view.highlight = [offsets[name] + index for name, index in circuit.unit_pairs()]
         if hasattr(self, "text"):

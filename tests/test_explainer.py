@@ -201,3 +201,13 @@ def test_baselines_mean_and_tensor():
     snap = ex2.snapshot()
     assert np.all(np.abs(snap.delta) < 0.05 * np.abs(snap.output_change) + 1e-3)
 
+
+
+def test_snapshots_round_trip_through_npz(mlp_explainer, tmp_path):
+    snap = mlp_explainer.intervene("0", [1, 2], "zero")
+    path = tmp_path / "run.npz"
+    snap.save(str(path))
+    loaded = type(snap).load(str(path))
+    assert loaded.equals(snap)
+    np.testing.assert_array_equal(loaded.actual_effect, snap.actual_effect)
+    assert loaded.interventions == ("zero 0[1, 2]",)

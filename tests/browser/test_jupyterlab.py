@@ -67,6 +67,14 @@ def test_quickstart_view_hover_select_intervene_undo(chromium, jupyterlab, artif
         page.locator(".netviz-stage").first.focus()
         page.keyboard.press("Escape")
         page.get_by_text("click a unit to select it (shift-click adds)").first.wait_for(timeout=10_000)
+
+        # the circuit highlight and the written explanation
+        page.locator(".netviz-controls button", has_text="show circuit").click()
+        page.locator(".netviz-controls button", has_text="explain").click()
+        page.locator(".netviz-explanation").first.wait_for(timeout=20_000)
+        assert "Causal check" in page.locator(".netviz-explanation").first.inner_text()
+        page.locator(".netviz-root").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "quickstart-circuit.png"))
     finally:
         page.screenshot(path=str(artifacts / "quickstart-last.png"))
         page.close()
