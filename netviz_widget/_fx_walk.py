@@ -18,7 +18,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from . import _ops
-from ._probes import FxRunner
+from ._probes import OUTPUT_EXPECTED, FxRunner, output_choice
 from ._weights import unit_weight
 from .errors import GraphError, ModelError
 from .graph import EdgeBlock, UnitLayer
@@ -49,6 +49,7 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
         gm = fx.symbolic_trace(model)
     except Exception as error:  # fx raises many types for untraceable code
         raise TraceFailure(f"{type(error).__name__}: {error}") from error
+    _select_logits(gm)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     if len(placeholders) != 1:
         raise TraceFailure(f"forward takes {len(placeholders)} inputs; one is supported")
@@ -58,6 +59,22 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
         raise ModelError("model", "a forward pass that runs on the example input", error,
                          hint=f"The forward raised {type(error).__name__}: {error}") from error
     return _Walker(gm).walk()
+
+
+def _select_logits(gm: fx.GraphModule) -> None:
+    """Make the traced copy return only the logits when the model returns a tuple or dict."""
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+    value = output.args[0]
+    if isinstance(value, fx.Node):
+        return
+    chosen = output_choice(value)
+    if not isinstance(chosen, fx.Node):
+        given = f"a dict with keys {list(value)}" if isinstance(value, dict) else type(value).__name__
+        raise ModelError("model", OUTPUT_EXPECTED, given,
+                         hint="Wrap the model so that forward returns the logits tensor.")
+    output.args = (chosen,)
+    gm.graph.eliminate_dead_code()
+    gm.recompile()
 
 
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
@@ -86,9 +103,8 @@ class _Walker:
                 output_node = node
         result = output_node.args[0] if output_node is not None else None
         if not isinstance(result, fx.Node) or result not in self.origin:
-            raise ModelError("model", "a forward that returns one logits tensor (batch, classes)",
-                             type(result).__name__,
-                             hint="Wrap the model so that forward returns a single tensor.")
+            raise ModelError("model", OUTPUT_EXPECTED, type(result).__name__,
+                             hint="Wrap the model so that forward returns the logits tensor.")
         output_layer = self.origin[result].layer
         if output_layer == "input":
             raise GraphError("model", "at least one Linear or Conv layer", "a model with none")

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from . import _ops
-from ._probes import INPUT_KEY, HookRunner
+from ._probes import INPUT_KEY, OUTPUT_EXPECTED, HookRunner, output_choice
 from ._weights import unit_weight
 from .errors import GraphError, ModelError
 from .graph import EdgeBlock, UnitLayer
@@ -36,9 +36,10 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
     finally:
         for handle in handles:
             handle.remove()
+    result = output_choice(result)
     if not isinstance(result, torch.Tensor):
-        raise ModelError("model", "a forward that returns one logits tensor (batch, classes)",
-                         result, hint="Wrap the model so that forward returns a single tensor.")
+        raise ModelError("model", OUTPUT_EXPECTED, result,
+                         hint="Wrap the model so that forward returns the logits tensor.")
 
     layers = [UnitLayer("input", "input", "input", int(x.shape[1]), tuple(x.shape[1:]), INPUT_KEY)]
     blocks: list[EdgeBlock] = []

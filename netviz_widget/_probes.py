@@ -18,6 +18,21 @@ Edit = Callable[[torch.Tensor], torch.Tensor]
 
 INPUT_KEY = "input"
 
+OUTPUT_EXPECTED = ("a forward returning the logits: a tensor, a tuple or list whose first element "
+                   "is the logits, or a dict with a 'logits' key (or a single entry)")
+
+
+def output_choice(value: object) -> object:
+    """Which part of a model's output is the logits: the value itself, element 0 of a
+    tuple/list, the 'logits' entry (or the single entry) of a dict; None when unclear."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if value else None
+    if isinstance(value, dict):
+        if "logits" in value:
+            return value["logits"]
+        return next(iter(value.values())) if len(value) == 1 else None
+    return value
+
 
 class _Probe(nn.Module):
     """Identity module that optionally edits, then records, the tensor passing through."""
@@ -118,7 +133,7 @@ class HookRunner(ProbedRunner):
         if self._input_store is not None:
             self._input_store[INPUT_KEY] = x
             x = x.clone()
-        return self.model(x)
+        return output_choice(self.model(x))
 
     @contextmanager
     def probing(self, edits: dict[str, Edit] | None = None,

@@ -29,6 +29,16 @@ class ReturnsTuple(nn.Module):
         return self.fc(x), x
 
 
+class ReturnsDict(nn.Module):
+    def __init__(self, keys=("logits", "features")):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.keys = keys
+
+    def forward(self, x):
+        return {self.keys[0]: self.fc(x), self.keys[1]: x}
+
+
 CASES = {
     "not a module": (lambda: "model", torch.zeros(2, 4), ModelError, "model", "nn.Module"),
     "not a tensor": (ZOO["sequential_mlp"], [[0.0] * 4], InputError, "example_input", "torch.Tensor"),
@@ -43,7 +53,8 @@ CASES = {
                   "example_input", "finite"),
     "wrong width": (ZOO["sequential_mlp"], torch.zeros(2, 5), ModelError, "model", "forward"),
     "forward raises": (Raises, torch.zeros(2, 4), ModelError, "model", "broken forward"),
-    "tuple output": (ReturnsTuple, torch.zeros(2, 4), ModelError, "model", "single tensor"),
+    "ambiguous dict output": (lambda: ReturnsDict(("a", "b")), torch.zeros(2, 4), ModelError, "model",
+                              "'logits' key"),
     "no parametric layer": (lambda: nn.Sequential(nn.ReLU()), torch.zeros(2, 4), GraphError,
                             "model", "Linear or Conv"),
 }
@@ -58,6 +69,13 @@ def test_from_module_rejects_bad_input_clearly(case):
     message = str(info.value)
     assert message.startswith(f"{argument}: expected"), message
     assert words in message and "got" in message
+
+
+@pytest.mark.parametrize("build", [ReturnsTuple, ReturnsDict])
+def test_tuple_and_dict_outputs_explain_the_logits(build):
+    model = build()
+    graph = LayeredGraph.from_module(model, torch.rand(2, 4))
+    torch.testing.assert_close(graph.forward(torch.ones(1, 4)), model.fc(torch.ones(1, 4)))
 
 
 def test_unknown_layer_lists_the_known_ones():
