@@ -169,25 +169,44 @@ export function createView(model, el) {
     schedule("edges", "overlay");
   };
 
-  const onTopology = () => {
+  // Saved notebook state may be tampered with: a value that does not decode leaves the last
+  // good picture in place and says so, instead of breaking the view.
+  const guarded = (what, fn) => () => {
+    try {
+      fn();
+    } catch (err) {
+      panels.renderError(error, `netviz_widget could not show the ${what}: ${err?.message ?? err}`);
+    }
+  };
+
+  const onTopology = guarded("network", () => {
     const value = model.get("topology");
     if (!value?.layers) return;
-    topo = decodeTopology(value);
+    const decoded = decodeTopology(value);
+    if (decoded.src.length !== decoded.dst.length || decoded.src.some((u, e) => u >= decoded.nUnits || decoded.dst[e] >= decoded.nUnits)) {
+      throw new RangeError("edges refer to units that do not exist");
+    }
+    topo = decoded;
+    ranked = null;
     t = fitTransform();
     relayout();
     onState();
-  };
+  });
 
-  const onState = () => {
+  const onState = guarded("scores", () => {
     const value = model.get("state");
     if (!topo || !value?.node_scores) return;
     if (typeof value.seq === "number" && value.seq < lastSeq) return; // never show an older state
+    const decoded = decodeState(value, topo.nUnits);
+    if (decoded.nodeScores.length !== topo.nUnits || decoded.activations.length !== topo.nUnits || decoded.edgeScores.length !== topo.src.length) {
+      throw new RangeError("array sizes do not match the network");
+    }
     lastSeq = value.seq ?? lastSeq;
-    st = decodeState(value, topo.nUnits);
+    st = decoded;
     panels.renderHeader(header, value, topo.labels);
     refilter();
     schedule("edges", "nodes", "overlay");
-  };
+  });
 
   const unitLines = (k) => {
     const li = layout.layerOf[k];
@@ -272,7 +291,7 @@ export function createView(model, el) {
   };
   fit.addEventListener("click", onFit);
 
-  const onDrill = () => panels.renderDrilldown(drill, model.get("drilldown"), topo?.layers?.[0]);
+  const onDrill = guarded("drill-down", () => panels.renderDrilldown(drill, model.get("drilldown"), topo?.layers?.[0]));
   const onError = () => panels.renderError(error, model.get("error"));
   const onSelection = () => schedule("overlay");
   const onColors = () => {
@@ -323,9 +342,9 @@ export function createView(model, el) {
     },
   };
 
+  onError(); // first: a decode error found below must stay visible
   onTopology();
   onDrill();
-  onError();
 
   return () => {
     for (const [event, fn] of listeners) model.off(event, fn);

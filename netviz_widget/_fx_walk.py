@@ -56,8 +56,9 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
     try:
         ShapeProp(gm).propagate(x)
     except Exception as error:
-        raise ModelError("model", "a forward pass that runs on the example input", error,
-                         hint=f"The forward raised {type(error).__name__}: {error}") from error
+        root = error.__cause__ or error  # ShapeProp wraps the model's own error
+        raise ModelError("model", "a forward pass that runs on the example input", root,
+                         hint=f"The forward raised {type(root).__name__}: {root}") from error
     return _Walker(gm).walk()
 
 
@@ -156,6 +157,8 @@ class _Walker:
         origin = self.origin[source]
         name = self._unique(node.target)
         shape = _shape(node)
+        if shape[1] == 0:
+            raise GraphError("model", "layers with at least one unit", f"{name!r} with 0 units")
         self.layers[name] = _LayerDraft(name, _ops.kind_of(module), shape[1], shape[1:], node)
         self.blocks.append(dict(src=origin.layer, dst=name,
                                 kind="dense" if isinstance(module, nn.Linear) else "conv",

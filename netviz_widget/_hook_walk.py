@@ -47,6 +47,8 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
     current, last_module = layers[0], None
     for name, module, in_shape, out_shape in calls:
         if isinstance(module, _ops.PARAMETRIC):
+            if out_shape[1] == 0:
+                raise GraphError("model", "layers with at least one unit", f"{name!r} with 0 units")
             group = 1
             if isinstance(module, nn.Linear) and len(current.shape) > 1:
                 group = int(np.prod(current.shape[1:]))

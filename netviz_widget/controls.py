@@ -77,9 +77,9 @@ class ControlPanel:
 
     def _wire(self) -> None:
         view = self.viz.view
-        widgets.link((self.node_metric, "value"), (view, "node_color"))
-        widgets.link((self.edge_metric, "value"), (view, "edge_color"))
-        widgets.link((self.top_k, "value"), (view, "top_k"))
+        widgets.dlink((self.node_metric, "value"), (view, "node_color"))
+        widgets.dlink((self.edge_metric, "value"), (view, "edge_color"))
+        widgets.dlink((self.top_k, "value"), (view, "top_k"))
         self.target.observe(lambda c: self.viz._guard(self._set_target, c["new"]), "value")
         self.example.observe(lambda c: self.viz._guard(setattr, self.viz, "example", c["new"]), "value")
         self.mode.observe(lambda _: self.sync_mode(), "value")

@@ -6,9 +6,10 @@ intervention stack with undo/redo, and turns the current state into a `Snapshot`
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +20,7 @@ from . import _checks
 from ._model_state import evaluation_mode
 from .attribution import path_scores
 from .circuits import Circuit, Path, build_circuit, strongest_paths
-from .errors import InputError
+from .errors import InputError, ModelError
 from .graph import LayeredGraph, check_input
 from .interventions import Intervention, intervened, make_intervention
 from .neuron import neuron_view
@@ -34,11 +35,15 @@ __all__ = ["Explainer"]
 _CACHE_SIZE = 64
 
 
+_SERIALS = itertools.count()
+
+
 @dataclass(frozen=True)
 class _Entry:
     intervention: Intervention
     predicted_effect: np.ndarray
     actual_effect: np.ndarray
+    serial: int = field(default_factory=lambda: next(_SERIALS))  # never reused, unlike id()
 
 
 class Explainer:
@@ -59,6 +64,8 @@ class Explainer:
     def __init__(self, model: nn.Module, inputs: torch.Tensor, target: object = None,
                  baseline: object = None, n_steps: int = 32, reference: torch.Tensor | None = None,
                  ) -> None:
+        if not isinstance(model, nn.Module):
+            raise ModelError("model", "a torch.nn.Module", model)
         self.graph = LayeredGraph.from_module(model, check_input("inputs", inputs, model=model)[:1])
         self.model = model
         self.inputs = inputs.detach()
@@ -118,7 +125,7 @@ class Explainer:
     def snapshot(self, dataset: bool = False) -> Snapshot:
         """The current state: outputs, activations and scores with the interventions applied.
         With `dataset=True`, also dataset-level scores over the reference set."""
-        key = (tuple(id(e) for e in self._stack), self._target.numpy().tobytes())
+        key = (tuple(e.serial for e in self._stack), self._target.numpy().tobytes())
         snap = self._cache.get(key)
         if snap is None:
             snap = self._compute()

@@ -38,11 +38,13 @@ class NetworkView(anywidget.AnyWidget):
 
     topology = traitlets.Dict().tag(sync=True)
     state = traitlets.Dict().tag(sync=True)
-    selection = traitlets.List().tag(sync=True)
-    node_color = traitlets.Unicode("score").tag(sync=True)
-    edge_color = traitlets.Unicode("score").tag(sync=True)
-    top_k = traitlets.Int(2000).tag(sync=True)
+    # Traits the front end may write accept any value here, so that a bad one reaches NetViz's
+    # validation (which refuses it visibly) instead of failing silently inside the comm.
+    selection = traitlets.Any([]).tag(sync=True)
+    node_color = traitlets.Any("score").tag(sync=True)
+    edge_color = traitlets.Any("score").tag(sync=True)
+    top_k = traitlets.Any(2000).tag(sync=True)
     drilldown = traitlets.Dict().tag(sync=True)
-    highlight = traitlets.List().tag(sync=True)
+    highlight = traitlets.Any([]).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
-    height = traitlets.Int(460).tag(sync=True)
+    height = traitlets.Any(460).tag(sync=True)

@@ -22,7 +22,7 @@ from . import view_state
 from ._serialization import encode_array
 from .circuits import Circuit
 from .controls import ControlPanel
-from .errors import GraphError, InputError, NetVizError
+from .errors import GraphError, InputError, NetVizError, describe
 from .explainer import Explainer
 from .explanation import Explanation
 from .plots import OutputPlots
@@ -74,6 +74,8 @@ class NetViz(widgets.VBox):
         self.controls = ControlPanel(self, self.class_labels, self.explainer.inputs.shape[0], shipped)
         self.view.top_k = min(2000, shipped)
         self.view.observe(self._on_front_end_selection, "selection")
+        self.view.observe(self._on_front_end_setting, ["node_color", "edge_color", "top_k",
+                                                       "highlight", "height"])
         self._publish()
         self.view.layout = widgets.Layout(flex="1 1 auto", min_width="480px")
         self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
@@ -281,6 +283,24 @@ class NetViz(widgets.VBox):
             self._set_selection(self._selection)
             return
         self._guard(self._set_selection, checked)
+
+    def _on_front_end_setting(self, change: dict) -> None:
+        """Traits the front end may write are untrusted: refuse bad values visibly and put the
+        last good value back, so that Python and the view agree."""
+        name, new, old = change["name"], change["new"], change["old"]
+        n_units = self.view.topology.get("n_units", 0)
+        valid = {
+            "node_color": lambda v: v in ("score", "activation"),
+            "edge_color": lambda v: v in ("score", "weight"),
+            "top_k": lambda v: isinstance(v, int) and 0 <= v <= self.max_edges,
+            "highlight": lambda v: isinstance(v, list) and len(v) <= n_units and all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_units for i in v),
+            "height": lambda v: isinstance(v, int) and 120 <= v <= 4000,
+        }[name]
+        if valid(new):
+            return
+        self._show_error(f"Rejected {name} from the view: got {describe(new)}.")
+        self.view.set_trait(name, old)
 
     def _set_selection(self, selection: list[tuple[str, int]]) -> None:
         self._selection = list(selection)

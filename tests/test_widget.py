@@ -211,3 +211,14 @@ def test_explain_writes_escaped_text_under_the_view():
     assert "<b>x</b>" not in viz.text.value or "&lt;b&gt;x&lt;/b&gt;" in viz.text.value
     viz.intervene("0", [0], "zero")
     assert viz.text.value == ""
+
+
+@pytest.mark.parametrize("name, value", [
+    ("node_color", "<script>"), ("edge_color", 3), ("top_k", -5), ("top_k", 10**9),
+    ("highlight", [10**6]), ("highlight", ["fc1"]), ("height", 10**7),
+])
+def test_untrusted_settings_from_the_front_end_are_refused(viz, name, value):
+    before = getattr(viz.view, name)
+    viz.view.set_trait(name, value)
+    assert getattr(viz.view, name) == before
+    assert viz.view.error.startswith(f"Rejected {name} from the view")
