@@ -7,6 +7,7 @@ import { attachInteraction } from "./interaction.js";
 import { fitTransform, layoutColumns } from "./layout.js";
 import * as panels from "./panels.js";
 import { Renderer } from "./renderer.js";
+import { toSVG } from "./svg.js";
 import { maxAbs } from "./scales.js";
 import "./widget.css";
 
@@ -325,6 +326,15 @@ export function createView(model, el) {
       if (frame) cancelAnimationFrame(frame);
       draw();
       return { ...timings };
+    },
+    /** The current picture as an SVG document (same layout and colour scales). */
+    toSVG() {
+      if (!topo || !st || !layout) return "";
+      return toSVG({
+        layers: topo.layers, layout, src: topo.src, dst: topo.dst, visible, edgeValues: edgeValues(),
+        nodeValues: nodeValues(), activations: st.activations, ablated: st.ablated,
+        width: renderer.width, height: renderer.height, title: header.textContent,
+      });
     },
     /** One pan frame, drawn synchronously: what a drag costs per frame (ms). */
     panFrame(dx, dy) {

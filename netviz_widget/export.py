@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -55,3 +56,60 @@ def save_html(view: NetworkView, path: str | Path, title: str = "netviz_widget",
     path = Path(path)
     path.write_text(standalone_html(view, title, **parts), encoding="utf-8")
     return path
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _in_browser(view: NetworkView, width: int, action: str, path: Path) -> Path:
+    """Open the standalone page in headless Chromium (Debian's /usr/bin/chromium when present,
+    else Playwright's own) and run `action`: "svg" or "png"."""
+    import os
+
+    from .errors import NetVizError
+
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as error:
+        raise NetVizError("save_png/save_svg", "playwright and a Chromium",
+                          "no playwright module",
+                          hint="pip install playwright; apt-get install chromium") from error
+    executable = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+    # Playwright's sync API refuses to run inside an asyncio loop (a Jupyter kernel has one):
+    # do the browser work on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_render, view, width, action, path, executable).result()
+
+
+def _render(view: NetworkView, width: int, action: str, path: Path, executable: str | None) -> Path:
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        page_path = Path(tmp) / "view.html"
+        page_path.write_text(standalone_html(view), encoding="utf-8")
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(page_path.as_uri())
+            page.wait_for_selector(".netviz-root[data-ready='1']", timeout=30_000)
+            if action == "svg":
+                svg = page.evaluate("document.querySelector('.netviz-root').parentElement.netviz.toSVG()")
+                path.write_text(svg, encoding="utf-8")
+            else:
+                page.locator(".netviz-root").screenshot(path=str(path))
+        finally:
+            browser.close()
+    return path
+
+
+def save_svg(view: NetworkView, path: str | Path, width: int = 1200) -> Path:
+    """Write the view as SVG, drawn from the same layout and scales as the canvas."""
+    return _in_browser(view, width, "svg", Path(path))
+
+
+def save_png(view: NetworkView, path: str | Path, width: int = 1200) -> Path:
+    """Write a PNG screenshot of the view as the browser draws it."""
+    return _in_browser(view, width, "png", Path(path))

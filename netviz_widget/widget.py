@@ -215,6 +215,19 @@ class NetViz(widgets.VBox):
         return save_html(self.view, path, title,
                          circuit=[offsets[name] + unit for name, unit in circuit.unit_pairs()])
 
+    def save_svg(self, path: str | Path, width: int = 1200) -> Path:
+        """Save the current view as SVG (for papers): the same layout and colour scales as the
+        canvas, drawn by the front-end code in headless Chromium (needs playwright)."""
+        from .export import save_svg
+
+        return save_svg(self.view, path, width)
+
+    def save_png(self, path: str | Path, width: int = 1200) -> Path:
+        """Save a PNG of the current view as the browser draws it (needs playwright)."""
+        from .export import save_png
+
+        return save_png(self.view, path, width)
+
     def highlight(self, units: Sequence[tuple[str, int]]) -> None:
         """Emphasise these units (e.g. a circuit) and dim the rest; [] clears."""
         offsets = view_state.unit_offsets(self.explainer.graph)

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from playwright.sync_api import Page
 
 
-def open_and_run_all(page: Page, url: str, timeout_s: float = 180) -> None:
-    """Open a notebook, wait for an idle kernel, Run All, and wait until every cell ran."""
+def open_and_run_all(page: Page, url: str, ready: str = ".netviz-root[data-ready='1']",
+                     timeout_s: float = 180) -> None:
+    """Open a notebook, Run All until the `ready` element appears (saved prompts look executed,
+    and Run All sent before the kernel is connected is silently dropped), then wait until no
+    cell is still running."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=90_000)
-    deadline = time.time() + 60
-    while True:  # Run All sent before the kernel is connected is silently dropped: retry
+    deadline = time.time() + timeout_s
+    while True:
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_text("Run All Cells", exact=True).click()
         try:
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
-                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=10_000)
+            page.locator(ready).first.wait_for(timeout=20_000)
             break
         except Exception:
             if time.time() > deadline:
                 raise
     page.wait_for_function(
-        "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];"
-        " return p.length > 0 && p.every(x => /\\[\\d+\\]/.test(x.textContent)); }",
-        timeout=timeout_s * 1000)
+        "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
+        ".some(p => p.textContent.includes('[*]'))", timeout=timeout_s * 1000)
 
 
 def run_code_in_new_cell(page: Page, code: str, timeout_s: float = 60) -> str:

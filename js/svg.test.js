@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { layoutColumns } from "./layout.js";
+import { escapeXml, toSVG } from "./svg.js";
+
+describe("toSVG", () => {
+  const layers = [
+    { name: "in<put>", n_units: 2 },
+    { name: "fc1", n_units: 3 },
+  ];
+  const layout = layoutColumns(layers, { width: 300, height: 200, top: 22 });
+  const scene = {
+    layers,
+    layout,
+    src: new Uint32Array([0, 1, 0]),
+    dst: new Uint32Array([2, 3, 4]),
+    visible: new Uint32Array([0, 1, 2]),
+    edgeValues: new Float32Array([1, -1, 0.1]),
+    nodeValues: new Float32Array([0.5, -0.5, 1, 0, -1]),
+    activations: new Float32Array([1, 1, 2, 0, 1]),
+    ablated: new Uint8Array([0, 0, 0, 1, 0]),
+    width: 300,
+    height: 200,
+    title: "a & b",
+  };
+
+  it("draws every unit, groups edges by colour, marks ablated units", () => {
+    const svg = toSVG(scene);
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.match(/<circle /g)).toHaveLength(5);
+    expect(svg.match(/stroke="rgb\(/g).length).toBe(3); // three edges, three colour buckets
+    expect(svg).toContain('stroke="#111"'); // the ablation cross
+  });
+
+  it("escapes names and titles", () => {
+    const svg = toSVG(scene);
+    expect(svg).toContain("in&lt;put&gt; (2)");
+    expect(svg).toContain("a &amp; b");
+    expect(svg).not.toContain("<put>");
+    expect(escapeXml(`"'<>&`)).toBe("&quot;&apos;&lt;&gt;&amp;");
+  });
+
+  it("places units exactly where the canvas layout puts them", () => {
+    const svg = toSVG(scene);
+    expect(svg).toContain(`cx="${Math.round(layout.x[2] * 100) / 100}" cy="${Math.round(layout.y[2] * 100) / 100}"`);
+  });
+});
