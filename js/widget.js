@@ -327,6 +327,11 @@ export function createView(model, el) {
       draw();
       return { ...timings };
     },
+    /** Send a selection as the pointer would (tests and scripted demos). */
+    requestSelection(selection) {
+      model.set("selection", selection);
+      model.save_changes();
+    },
     /** The current picture as an SVG document (same layout and colour scales). */
     toSVG() {
       if (!topo || !st || !layout) return "";

@@ -222,3 +222,13 @@ def test_untrusted_settings_from_the_front_end_are_refused(viz, name, value):
     viz.view.set_trait(name, value)
     assert getattr(viz.view, name) == before
     assert viz.view.error.startswith(f"Rejected {name} from the view")
+
+
+def test_the_view_warns_when_the_completeness_gap_is_large():
+    model = ZOO["custom_mlp"]()  # ReLU then sigmoid: one step misses 24% of F(x) - F(0)
+    x = example_input(model, batch=1)
+    coarse = NetViz(model, x, n_steps=1)
+    fine = NetViz(model, x, n_steps=256)
+    assert coarse.snapshot.relative_delta[0] > 0.05, "pick a model where one step is too few"
+    assert "increase n_steps" in coarse.view.state["warning"]
+    assert fine.snapshot.relative_delta[0] < 0.05 and fine.view.state["warning"] is None

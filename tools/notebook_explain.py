@@ -101,15 +101,20 @@ show(row(figures.curves({n: np.mean(c, 0) for n, c in deletion.items()}, "Deleti
            "(pixels go back to the baseline, 0):"),
     ("code", """
 pixel_deletion = {"integrated gradients": [], "random": []}
+pixel_insertion = {"integrated gradients": [], "random": []}
 rng = np.random.default_rng(0)
 for i in range(20):
     ig_order = np.argsort(-subset.snapshot().input_scores[i])
     for name, order in (("integrated gradients", ig_order), ("random", rng.permutation(64))):
         pixel_deletion[name].append(fa.deletion_curve(subset, "input", order, mode="baseline", example=i))
-for name, curves_ in pixel_deletion.items():
-    print(f"{name:22s} deletion AUC {np.mean([fa.area_under(c) for c in curves_]):.3f}")
-show(figures.curves({n: np.mean(c, 0) for n, c in pixel_deletion.items()}, "Deletion (input pixels)",
-                    "fraction of pixels removed", "target probability"))"""),
+        pixel_insertion[name].append(fa.insertion_curve(subset, "input", order, mode="baseline", example=i))
+for name in pixel_deletion:
+    print(f"{name:22s} deletion AUC {np.mean([fa.area_under(c) for c in pixel_deletion[name]]):.3f}"
+          f"   insertion AUC {np.mean([fa.area_under(c) for c in pixel_insertion[name]]):.3f}")
+show(row(figures.curves({n: np.mean(c, 0) for n, c in pixel_deletion.items()}, "Deletion (input pixels)",
+                        "fraction of pixels removed", "target probability"),
+         figures.curves({n: np.mean(c, 0) for n, c in pixel_insertion.items()}, "Insertion (input pixels)",
+                        "fraction of pixels restored", "target probability")))"""),
     ("md", """
 ## Predicted vs measured effect of single-unit ablations
 Two predictions for mean-ablating each unit alone: the first-order one (gradient × change) and
