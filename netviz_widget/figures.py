@@ -10,8 +10,9 @@ PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#9
 
 
 def curves(series: Mapping[str, np.ndarray], title: str, x_label: str, y_label: str,
-           bands: Mapping[str, np.ndarray] | None = None, width: int = 460, height: int = 300):
-    """One line per named curve over x ∈ [0, 1] (or given x), optional ±band per curve."""
+           bands: Mapping[str, np.ndarray] | None = None, width: int = 460, height: int = 300,
+           x: Sequence[float] | None = None):
+    """One line per named curve over x ∈ [0, 1] (or the given `x`), optional ±band per curve."""
     from bokeh.models import Band, ColumnDataSource
     from bokeh.plotting import figure
 
@@ -19,8 +20,8 @@ def curves(series: Mapping[str, np.ndarray], title: str, x_label: str, y_label: 
                   y_axis_label=y_label, toolbar_location=None)
     for color, (name, values) in zip(PALETTE, series.items()):
         values = np.asarray(values, dtype=float)
-        x = np.linspace(0, 1, len(values))
-        data = {"x": x, "y": values}
+        positions = np.linspace(0, 1, len(values)) if x is None else np.asarray(x, dtype=float)
+        data = {"x": positions, "y": values}
         if bands and name in bands:
             data["lower"] = values - bands[name]
             data["upper"] = values + bands[name]

@@ -119,5 +119,7 @@ print(type(table).__name__, len(table), "rows")"""),
 ]
 
 from notebook_explain import EXPLAIN  # noqa: E402
+from notebook_regularization import REGULARIZATION  # noqa: E402
 
-NOTEBOOKS = {"01_quickstart": QUICKSTART, "02_explain_a_decision": EXPLAIN}
+NOTEBOOKS = {"01_quickstart": QUICKSTART, "02_explain_a_decision": EXPLAIN,
+             "03_regularization_experiment": REGULARIZATION}

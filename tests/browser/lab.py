@@ -8,22 +8,26 @@ from playwright.sync_api import Page
 
 
 def open_and_run_all(page: Page, url: str, ready: str = ".netviz-root[data-ready='1']",
-                     timeout_s: float = 180) -> None:
-    """Open a notebook, Run All until the `ready` element appears (saved prompts look executed,
-    and Run All sent before the kernel is connected is silently dropped), then wait until no
-    cell is still running."""
+                     timeout_s: float = 240) -> None:
+    """Open a notebook and Run All; retry only until execution visibly starts (a `[*]` prompt or
+    the `ready` element: saved prompts look executed, and Run All sent before the kernel is
+    connected is silently dropped), then wait for `ready` and for every cell to finish."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    deadline = time.time() + timeout_s
+    started = ("(ready) => document.querySelector(ready) !== null || "
+               "[...document.querySelectorAll('.jp-InputArea-prompt')]"
+               ".some(p => p.textContent.includes('[*]'))")
+    deadline = time.time() + 120
     while True:
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_text("Run All Cells", exact=True).click()
         try:
-            page.locator(ready).first.wait_for(timeout=20_000)
+            page.wait_for_function(started, arg=ready, timeout=15_000)
             break
         except Exception:
             if time.time() > deadline:
                 raise
+    page.locator(ready).first.wait_for(timeout=timeout_s * 1000)
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
         ".some(p => p.textContent.includes('[*]'))", timeout=timeout_s * 1000)

@@ -1,0 +1,1 @@
+"""Experiments that use what netviz_widget measures: pruning by attribution, attribution priors."""

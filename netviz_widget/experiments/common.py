@@ -1,0 +1,42 @@
+"""Shared pieces of the experiments: seeds, summaries, tables, output files."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import wilcoxon
+
+
+def mean_std(values: Sequence[float]) -> str:
+    """'0.912 ± 0.013' for a list of numbers."""
+    array = np.asarray(values, dtype=float)
+    return f"{array.mean():.3f} ± {array.std(ddof=1) if len(array) > 1 else 0.0:.3f}"
+
+
+def paired_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired samples (1.0 when all pairs tie)."""
+    difference = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if np.allclose(difference, 0):
+        return 1.0
+    return float(wilcoxon(a, b, zero_method="zsplit").pvalue)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_outputs(out: Path, name: str, runs: list[dict], table: str, config: dict) -> tuple[Path, Path]:
+    """Write `<name>.json` (every run and the config) and `<name>.md` (the table)."""
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / f"{name}.json", out / f"{name}.md"
+    json_path.write_text(json.dumps({"config": config, "runs": runs,
+                                     "written": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1))
+    md_path.write_text(table + "\n")
+    return json_path, md_path
