@@ -39,7 +39,12 @@ def baseline(value: object, inputs: torch.Tensor, reference: torch.Tensor) -> to
 
 
 def target(value: object, batch: int, n_classes: int, predicted: torch.Tensor) -> torch.Tensor:
-    """Resolve a target spec (None, int, or one per input) into a (batch,) long tensor."""
+    """Resolve a target spec (None, int, or one per input) into a (batch,) long tensor on the
+    device of `predicted`."""
+    return _target(value, batch, n_classes, predicted).to(predicted.device)
+
+
+def _target(value: object, batch: int, n_classes: int, predicted: torch.Tensor) -> torch.Tensor:
     if value is None:
         return predicted.clone()
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):

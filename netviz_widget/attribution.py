@@ -71,7 +71,7 @@ def path_points(x: torch.Tensor, baseline: torch.Tensor, n_points: int,
     """`n_points` inputs on the straight path from `baseline` to `x`, stacked alpha-major as
     Captum lays them out, with Captum's alphas and step sizes for `method`."""
     alphas, steps = _approximation(method, n_points)
-    alpha = torch.tensor(alphas, dtype=x.dtype).reshape(-1, 1, *[1] * (x.dim() - 1))
+    alpha = torch.tensor(alphas, dtype=x.dtype, device=x.device).reshape(-1, 1, *[1] * (x.dim() - 1))
     scaled = (baseline.unsqueeze(0) + alpha * (x - baseline).unsqueeze(0)).reshape(-1, *x.shape[1:])
     return scaled, alphas, steps
 
@@ -107,7 +107,7 @@ def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     gradients = {key: _zero_if_none(g, values[key])[:rows] for key, g in zip(keys, grads[1:])}
     input_grad = _zero_if_none(grads[0], scaled)[:rows]
 
-    weights = torch.tensor(steps, dtype=x.dtype).reshape(-1, *[1] * x.dim())
+    weights = torch.tensor(steps, dtype=x.dtype, device=x.device).reshape(-1, *[1] * x.dim())
     summed = (input_grad.reshape(n_steps + 1, *x.shape) * weights).sum(0)
     input_scores = summed * (x - baseline)
 
@@ -115,26 +115,26 @@ def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     for layer in graph.layers[1:]:
         full = _conductance(values[layer.tap], gradients[layer.tap], batch, n_steps)
         per_unit = full.reshape(batch, full.shape[1], -1).sum(-1)
-        node_scores[layer.name] = per_unit.numpy()
-        layer_totals[layer.name] = per_unit.sum(1).numpy()
+        node_scores[layer.name] = per_unit.cpu().numpy()
+        layer_totals[layer.name] = per_unit.sum(1).cpu().numpy()
     input_units = input_scores.reshape(batch, input_scores.shape[1], -1).sum(-1)
-    node_scores[graph.input_layer.name] = input_units.detach().numpy()
-    layer_totals[graph.input_layer.name] = input_units.sum(1).detach().numpy()
+    node_scores[graph.input_layer.name] = input_units.detach().cpu().numpy()
+    layer_totals[graph.input_layer.name] = input_units.sum(1).detach().cpu().numpy()
 
     edge_scores, z_scores = {}, {}
     for block in blocks:
         edges = _edge_conductance(graph, block, values, gradients, batch, n_steps)
-        edge_scores[(block.src, block.dst)] = edges.numpy()
-        z_scores[(block.src, block.dst)] = edges.sum(-1).numpy()
+        edge_scores[(block.src, block.dst)] = edges.cpu().numpy()
+        z_scores[(block.src, block.dst)] = edges.sum(-1).cpu().numpy()
     activations = {graph.input_layer.name: _unit_means(x)}
     activations.update({layer.name: _unit_means(at_x[layer.tap]) for layer in graph.layers[1:]})
-    return PathScores(input_scores.detach().numpy(), node_scores, edge_scores, z_scores,
+    return PathScores(input_scores.detach().cpu().numpy(), node_scores, edge_scores, z_scores,
                       layer_totals, output[rows:rows + batch], output[rows + batch:], activations)
 
 
 def _unit_means(tensor: torch.Tensor) -> np.ndarray:
     """(batch, units): activations, averaged over positions for conv channels."""
-    return tensor.detach().reshape(tensor.shape[0], tensor.shape[1], -1).mean(-1).numpy()
+    return tensor.detach().reshape(tensor.shape[0], tensor.shape[1], -1).mean(-1).cpu().numpy()
 
 
 def _check_output(output: object, rows: int) -> None:

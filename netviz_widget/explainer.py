@@ -59,13 +59,20 @@ class Explainer:
         n_steps: integration steps (the path has n_steps + 1 points, as in LayerConductance).
         reference: reference inputs for mean/resample ablation, dataset-level scores and
             top-activating examples (default: the inputs).
+        device: where the engine computes; None follows the model's device (CPU or CUDA). The
+            model is never moved: inputs, reference and baseline must be on that device.
     """
 
     def __init__(self, model: nn.Module, inputs: torch.Tensor, target: object = None,
                  baseline: object = None, n_steps: int = 32, reference: torch.Tensor | None = None,
-                 ) -> None:
+                 device: str | torch.device | None = None) -> None:
         if not isinstance(model, nn.Module):
             raise ModelError("model", "a torch.nn.Module", model)
+        model_device = next((p.device for p in model.parameters()), torch.device("cpu"))
+        if device is not None and torch.device(device) != model_device:
+            raise InputError("device", f"None or the model's device {model_device} (the model is never "
+                             "moved)", str(device), hint=f"Move the model first: model.to({str(device)!r}).")
+        self.device = model_device
         self.graph = LayeredGraph.from_module(model, check_input("inputs", inputs, model=model)[:1])
         self.model = model
         self.inputs = inputs.detach()
@@ -125,7 +132,7 @@ class Explainer:
     def snapshot(self, dataset: bool = False) -> Snapshot:
         """The current state: outputs, activations and scores with the interventions applied.
         With `dataset=True`, also dataset-level scores over the reference set."""
-        key = (tuple(e.serial for e in self._stack), self._target.numpy().tobytes())
+        key = (tuple(e.serial for e in self._stack), self._target.cpu().numpy().tobytes())
         snap = self._cache.get(key)
         if snap is None:
             snap = self._compute()
@@ -177,20 +184,13 @@ class Explainer:
     def evaluate(self, interventions: Sequence[Intervention] = ()) -> np.ndarray:
         """(batch, classes) logits with the current interventions plus `interventions`, which
         are applied for this call only (not recorded in the history)."""
-        return self._logits([*self.interventions, *interventions]).numpy()
+        return self._logits([*self.interventions, *interventions]).cpu().numpy()
 
     def gradient_times_activation(self, layer: str) -> np.ndarray:
         """(batch, units) ∂F/∂a · a at the inputs for the target (summed over positions)."""
-        tap = self.graph.layer(layer).tap
-        with evaluation_mode(self.model), torch.enable_grad():
-            x = self.inputs.clone().requires_grad_(True)
-            with intervened(self.graph, self.interventions, capture=[tap]) as store:
-                output = self.graph.runner.run(x)
-                activation = store[tap]
-                selected = output.gather(1, self._target.unsqueeze(1)).sum()
-                (gradient,) = torch.autograd.grad(selected, activation)
-        product = (gradient * activation.detach())
-        return product.reshape(product.shape[0], product.shape[1], -1).sum(-1).numpy()
+        activation, gradient = self._activation_and_gradient(layer)
+        product = gradient * activation
+        return product.reshape(product.shape[0], product.shape[1], -1).sum(-1).cpu().numpy()
 
     def circuit(self, example: int = 0, coverage: float = 0.8) -> Circuit:
         """The smallest set of units and edges carrying ≥ `coverage` of each layer's
@@ -224,7 +224,7 @@ class Explainer:
     def clean_probabilities(self) -> np.ndarray:
         """(batch, classes) output probabilities of the model without interventions."""
         if not hasattr(self, "_clean_probabilities"):
-            self._clean_probabilities = self._logits([]).softmax(1).numpy()
+            self._clean_probabilities = self._logits([]).softmax(1).cpu().numpy()
         return self._clean_probabilities
 
     def neuron(self, layer: str, unit: int, k: int = 5) -> NeuronView:
@@ -271,11 +271,12 @@ class Explainer:
 
     def _target_output(self, interventions: list[Intervention]) -> np.ndarray:
         logits = self._logits(interventions)
-        return logits.gather(1, self._target.unsqueeze(1))[:, 0].numpy()
+        return logits.gather(1, self._target.unsqueeze(1))[:, 0].cpu().numpy()
 
-    def _first_order_effect(self, intervention: Intervention) -> np.ndarray:
-        """Gradient × change: Σ_units ∂F/∂a · (a' − a) at the inputs, per example."""
-        tap = self.graph.layer(intervention.layer).tap
+    def _activation_and_gradient(self, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """A layer's activation at the inputs and the target output's gradient with respect to
+        it, with the current interventions applied (both detached)."""
+        tap = self.graph.layer(layer).tap
         with evaluation_mode(self.model), torch.enable_grad():
             x = self.inputs.clone().requires_grad_(True)
             with intervened(self.graph, self.interventions, capture=[tap]) as store:
@@ -283,9 +284,13 @@ class Explainer:
                 activation = store[tap]
                 selected = output.gather(1, self._target.unsqueeze(1)).sum()
                 (gradient,) = torch.autograd.grad(selected, activation)
-        activation = activation.detach()
+        return activation.detach(), gradient.detach()
+
+    def _first_order_effect(self, intervention: Intervention) -> np.ndarray:
+        """Gradient × change: Σ_units ∂F/∂a · (a' − a) at the inputs, per example."""
+        activation, gradient = self._activation_and_gradient(intervention.layer)
         change = intervention.apply(activation) - activation
-        return (gradient * change).reshape(change.shape[0], -1).sum(1).numpy()
+        return (gradient * change).reshape(change.shape[0], -1).sum(1).cpu().numpy()
 
     def _compute(self) -> Snapshot:
         interventions = self.interventions
@@ -295,12 +300,12 @@ class Explainer:
         logits = _checks.finite_output(scores.logits, "model output")
         _checks.finite_scores(scores)
         target = self._target.unsqueeze(1)
-        change = (logits.gather(1, target) - scores.baseline_logits.gather(1, target))[:, 0].numpy()
+        change = (logits.gather(1, target) - scores.baseline_logits.gather(1, target))[:, 0].cpu().numpy()
         ig_total = scores.input_scores.reshape(scores.input_scores.shape[0], -1).sum(1)
         top = self._stack[-1] if self._stack else None
         return Snapshot(
-            logits=logits.numpy(), probabilities=logits.softmax(1).numpy(),
-            target=self._target.numpy().copy(), activations=scores.activations,
+            logits=logits.cpu().numpy(), probabilities=logits.softmax(1).cpu().numpy(),
+            target=self._target.cpu().numpy().copy(), activations=scores.activations,
             node_scores=scores.node_scores, edge_scores=scores.edge_scores,
             input_scores=scores.input_scores, delta=(ig_total - change).astype(np.float32),
             output_change=change, interventions=tuple(i.describe() for i in interventions),

@@ -99,7 +99,8 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     x = ex.inputs[example:example + 1]
     with evaluation_mode(ex.model):
         rival = path_scores(ex.graph, x, ex.baseline[example:example + 1],
-                            torch.tensor([runner_up]), ex.n_steps, ex.interventions, edges=False)
+                            torch.tensor([runner_up], device=x.device), ex.n_steps, ex.interventions,
+                            edges=False)
     contrast = snap.input_scores[example] - rival.input_scores[0]
     lines = []
     if predicted == target:

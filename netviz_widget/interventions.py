@@ -58,10 +58,12 @@ class Intervention:
             out[:, index] = activation[:, index] * float(self.value)
         elif self.mode == "mean":
             out[:, index] = self.source[index].to(out.dtype)
-        else:  # resample, patch: a batch of replacements, tiled along an integration path
+        else:  # resample, patch: row r takes replacement r mod n (exactly the integration path's
+            # alpha-major layout; cycles through the replacements for any other batch)
             source = self.source.to(out.dtype)
             if source.shape[0] != out.shape[0]:
-                source = source.repeat(out.shape[0] // source.shape[0], *[1] * (source.dim() - 1))
+                rows = torch.arange(out.shape[0], device=source.device) % source.shape[0]
+                source = source[rows]
             out[:, index] = source[:, index]
         return out
 
@@ -129,6 +131,7 @@ def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
         return Intervention(layer, checked, mode, source=activations.mean(dim=0))
     generator = torch.Generator().manual_seed(seed)
     draws = torch.randint(0, activations.shape[0], (batch_size or 1,), generator=generator)
+    draws = draws.to(activations.device)
     return Intervention(layer, checked, mode, source=activations[draws])
 
 

@@ -39,7 +39,7 @@ def neuron_conductance(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Ten
                                          allow_unused=True)
     if g_input is None:
         return torch.zeros_like(x)
-    weights = torch.tensor(steps, dtype=x.dtype).reshape(-1, *[1] * x.dim())
+    weights = torch.tensor(steps, dtype=x.dtype, device=x.device).reshape(-1, *[1] * x.dim())
     summed = (g_input.reshape(n_steps, batch, *x.shape[1:]) * weights).sum(0)
     return (summed * (x - baseline)).detach()
 
@@ -50,9 +50,9 @@ def neuron_view(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     """Assemble the drill-down of one unit (see `Explainer.neuron`)."""
     scores = neuron_conductance(graph, x, baseline, target, n_steps, interventions, layer, unit)
     flat = scores.reshape(scores.shape[0], -1).abs()
-    top_inputs = flat.topk(min(k, flat.shape[1]), dim=1).indices.numpy()
+    top_inputs = flat.topk(min(k, flat.shape[1]), dim=1).indices.cpu().numpy()
     acts = layer_activations(graph, reference, [layer], interventions)[layer][:, unit]
     acts = acts.reshape(acts.shape[0], -1).mean(1)
     order = acts.topk(min(k, acts.shape[0])).indices
-    return NeuronView(layer, unit, scores.numpy(), top_inputs, order.numpy(),
-                      acts[order].numpy().astype(np.float32))
+    return NeuronView(layer, unit, scores.cpu().numpy(), top_inputs, order.cpu().numpy(),
+                      acts[order].cpu().numpy().astype(np.float32))

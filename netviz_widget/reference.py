@@ -40,11 +40,11 @@ def dataset_scores(graph: LayeredGraph, reference: torch.Tensor, n_steps: int,
                 predicted = graph.runner.run(chunk).argmax(1)
             scores = path_scores(graph, chunk, torch.zeros_like(chunk), predicted, n_steps,
                                  interventions, edges=False)
-            one_hot = np.eye(n_classes, dtype=np.float64)[predicted.numpy()]
+            one_hot = np.eye(n_classes, dtype=np.float64)[predicted.cpu().numpy()]
             counts += one_hot.sum(0).astype(np.int64)
             for name, values in scores.node_scores.items():
                 acts = store[taps[name]]
-                acts = acts.reshape(acts.shape[0], acts.shape[1], -1).mean(-1).numpy()
+                acts = acts.reshape(acts.shape[0], acts.shape[1], -1).mean(-1).cpu().numpy()
                 _accumulate(sums, name, one_hot.T @ values)
                 _accumulate(abs_sums, name, one_hot.T @ np.abs(values))
                 _accumulate(act_sums, name, one_hot.T @ acts)

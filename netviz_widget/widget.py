@@ -92,7 +92,7 @@ class NetViz(widgets.VBox):
     @property
     def target(self) -> np.ndarray:
         """The output index explained for each input; assign an int, a list or None."""
-        return self.explainer.target.numpy()
+        return self.explainer.target.cpu().numpy()
 
     @target.setter
     def target(self, value: object) -> None:
@@ -341,7 +341,7 @@ class NetViz(widgets.VBox):
             "top_examples": [int(i) for i in neuron.top_examples],
             "top_activations": [round(float(a), 4) for a in neuron.top_activations],
             "example_pixels": encode_array(reference[neuron.top_examples].reshape(
-                len(neuron.top_examples), -1).numpy()),
+                len(neuron.top_examples), -1).cpu().numpy()),
         }
 
 

@@ -211,3 +211,15 @@ def test_snapshots_round_trip_through_npz(mlp_explainer, tmp_path):
     assert loaded.equals(snap)
     np.testing.assert_array_equal(loaded.actual_effect, snap.actual_effect)
     assert loaded.interventions == ("zero 0[1, 2]",)
+
+
+def test_per_example_replacements_work_on_batches_of_any_size():
+    model = ZOO["sequential_mlp"]().eval()
+    x = example_input(model, batch=6)
+    reference = example_input(model, batch=100, seed=3)
+    ex = Explainer(model, x, reference=reference, n_steps=8)
+    ex.intervene("0", [0, 1], "resample")
+    ex.intervene("2", [1], "patch", patch_input=example_input(model, batch=6, seed=5))
+    view = ex.neuron("0", 2)  # the reference (100 rows) sees the 6-row replacements cycled
+    assert view.top_examples.shape == (5,)
+    assert ex.dataset_scores(chunk_size=7, progress=False).counts.sum() == 100
