@@ -51,7 +51,7 @@ export function toSVG(scene) {
         parts.push(`<path d="M${fmt(x[k] - s)} ${fmt(y[k] - s)}L${fmt(x[k] + s)} ${fmt(y[k] + s)}M${fmt(x[k] + s)} ${fmt(y[k] - s)}L${fmt(x[k] - s)} ${fmt(y[k] + s)}" stroke="#111" stroke-width="2"/>`);
       }
     }
-    parts.push(`<text x="${fmt(columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.n_units})`)}</text>`);
+    parts.push(`<text x="${fmt(columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.units ?? layer.n_units})`)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("");

@@ -13,6 +13,9 @@ import "./widget.css";
 
 const LABEL_BAND = 22;
 
+/** "fc1[3]" for a unit, "fc1[128–143]" for a group of a wide layer. */
+const nodeName = (layer, u) => layer.labels?.[u] ?? `${layer.name}[${u}]`;
+
 function decodeTopology(topology) {
   const layers = topology.layers ?? [];
   const src = decodeArray(topology.edges.src).data;
@@ -200,10 +203,11 @@ export function createView(model, el) {
     if (typeof value.seq === "number" && value.seq < lastSeq) return; // never show an older state
     const decoded = decodeState(value, topo.nUnits);
     if (decoded.nodeScores.length !== topo.nUnits || decoded.activations.length !== topo.nUnits || decoded.edgeScores.length !== topo.src.length) {
-      throw new RangeError("array sizes do not match the network");
+      return; // scores for another topology (a group just expanded): the matching ones follow
     }
     lastSeq = value.seq ?? lastSeq;
     st = decoded;
+    panels.renderError(error, model.get("error")); // a good state replaces any decode error
     panels.renderHeader(header, value, topo.labels);
     refilter();
     schedule("edges", "nodes", "overlay");
@@ -213,8 +217,11 @@ export function createView(model, el) {
     const li = layout.layerOf[k];
     const layer = topo.layers[li];
     const u = k - layer.offset;
-    const name = layer.image?.mode === "grid" ? `${layer.name} pixel (${Math.floor(u / layer.image.size[1])}, ${u % layer.image.size[1]})` : `${layer.name}[${u}]`;
-    const lines = [name, `activation: ${st.activations[k].toPrecision(4)}`, `score: ${st.nodeScores[k].toPrecision(4)}`];
+    const grid = layer.image?.mode === "grid";
+    const name = grid ? `${layer.name} pixel (${Math.floor(u / layer.image.size[1])}, ${u % layer.image.size[1]})` : nodeName(layer, u);
+    const isGroup = layer.labels?.[u]?.includes("–");
+    const lines = [name, `${isGroup ? "mean activation" : "activation"}: ${st.activations[k].toPrecision(4)}`, `${isGroup ? "summed score" : "score"}: ${st.nodeScores[k].toPrecision(4)}`];
+    if (isGroup) lines.push("click to expand the group");
     if (st.ablated[k]) lines.push("intervened");
     return lines;
   };
@@ -224,7 +231,7 @@ export function createView(model, el) {
     const b = topo.dst[e];
     const la = topo.layers[layout.layerOf[a]];
     const lb = topo.layers[layout.layerOf[b]];
-    return [`${la.name}[${a - la.offset}] → ${lb.name}[${b - lb.offset}]`, `edge score: ${st.edgeScores[e].toPrecision(4)}`, `weight: ${topo.weight[e].toPrecision(4)}`];
+    return [`${nodeName(la, a - la.offset)} → ${nodeName(lb, b - lb.offset)}`, `edge score: ${st.edgeScores[e].toPrecision(4)}`, `weight: ${topo.weight[e].toPrecision(4)}`];
   };
 
   // Pan/zoom: move the edge bitmap now, redraw the edges sharply once the gesture settles.
@@ -351,7 +358,7 @@ export function createView(model, el) {
     },
     unitPosition(layerName, unit) {
       const li = topo?.byName.get(layerName);
-      if (li === undefined || !layout) return null;
+      if (li === undefined || !layout || !(unit >= 0 && unit < topo.layers[li].n_units)) return null;
       const k = topo.layers[li].offset + unit;
       return [layout.x[k] * t.k + t.tx, layout.y[k] * t.k + t.ty];
     },

@@ -82,9 +82,6 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
         "the target probability falls, the better the ranking (area under the curve, lower is better):"
         f"</p>{curve_div}<table><tr><th>ranking</th><th>deletion AUC</th></tr>{auc_rows}</table>"
         "</section>")
-    from .view_state import unit_offsets
-
-    unit_offset = unit_offsets(ex.graph)
     intro = (f"<p class='netviz-report-note'>The bundled digits {model_kind.upper()} (scikit-learn's "
              f"8×8 digits, test accuracy {accuracy:.3f}) on three test digits. Hover a unit or edge; "
              "click to select (shift-click adds; Escape clears); wheel to zoom, drag to pan. Offline "
@@ -95,5 +92,5 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
 
     save_html(viz.view, path, f"netviz_widget demo — digits {model_kind.upper()}", intro=intro,
               sections="\n".join(sections) + script, head=INLINE.render(),
-              circuit=[unit_offset[name] + unit for name, unit in circuit.unit_pairs()])
+              circuit=viz._node_ids(circuit.unit_pairs()))
     return path, {"accuracy": accuracy, **{f"deletion_auc[{k}]": v for k, v in auc.items()}}

@@ -1,19 +1,22 @@
 """Pure translation of a LayeredGraph and a Snapshot into the view's trait values.
 
-Units get one global index in depth order (`offsets`). Topology (layers, shipped edges,
-labels) travels once; an update after an intervention sends only per-unit and per-edge
-float32 arrays plus small JSON. At most `max_edges` edges are shipped: all of them when
-they fit, else the top-|edge score| ones of the displayed example; the engine keeps the rest.
+Display nodes (units, or groups of units in wide layers: see display.py) get one global id in
+depth order. Topology (layers, shipped edges, labels) travels once; an update after an
+intervention sends only per-node and per-edge float32 arrays plus small JSON. At most
+`max_edges` edges are shipped: all of them when they fit, else the top-|edge score| ones of the
+displayed example; the engine keeps the rest.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._serialization import encode_array
+from .display import DisplayMap
 from .graph import LayeredGraph
 from .snapshot import Snapshot
 
@@ -35,17 +38,9 @@ def image_grid(graph: LayeredGraph, input_image: object) -> tuple[str | None, li
     return None, None
 
 
-def unit_offsets(graph: LayeredGraph) -> dict[str, int]:
-    """Global index of each layer's first unit."""
-    offsets, total = {}, 0
-    for layer in graph.layers:
-        offsets[layer.name] = total
-        total += layer.n_units
-    return offsets
-
-
 def edge_index(graph: LayeredGraph) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """Per block, the (dst, src) unit pairs that are edges (identity blocks: the diagonal)."""
+    """Per block, the (dst, src) unit pairs that are edges (identity blocks: the diagonal), in
+    the order of the block's flattened (dst, src) table."""
     pairs = {}
     for block in graph.blocks:
         n_dst, n_src = block.shape
@@ -58,71 +53,95 @@ def edge_index(graph: LayeredGraph) -> dict[tuple[str, str], tuple[np.ndarray, n
     return pairs
 
 
-def select_edges(graph: LayeredGraph, snapshot: Snapshot, example: int,
-                 max_edges: int) -> dict[str, np.ndarray]:
-    """Choose the shipped edges: global src/dst unit ids, block id, local pair, weight."""
-    offsets = unit_offsets(graph)
-    parts = []
-    for block_id, (block, (dst, src)) in enumerate(zip(graph.blocks, edge_index(graph).values())):
-        scores = snapshot.edge_scores[(block.src, block.dst)][example][dst, src]
-        parts.append((block_id, block, dst, src, scores))
-    total = sum(len(p[4]) for p in parts)
-    cut = -np.inf
-    if total > max_edges:
-        magnitudes = np.concatenate([np.abs(p[4]) for p in parts])
-        cut = np.partition(magnitudes, total - max_edges)[total - max_edges]
-    chosen = {"src": [], "dst": [], "block": [], "local_dst": [], "local_src": [], "weight": []}
-    budget = max_edges
-    for block_id, block, dst, src, scores in parts:
-        keep = np.nonzero(np.abs(scores) >= cut)[0][:budget] if total > max_edges else np.arange(len(dst))
-        budget -= len(keep)
-        chosen["src"].append(src[keep] + offsets[block.src])
-        chosen["dst"].append(dst[keep] + offsets[block.dst])
-        chosen["block"].append(np.full(len(keep), block_id))
-        chosen["local_dst"].append(dst[keep])
-        chosen["local_src"].append(src[keep])
-        chosen["weight"].append(block.weight[dst[keep], src[keep]])
-    return {key: np.concatenate(value) if value else np.zeros(0) for key, value in chosen.items()}
+@dataclass(frozen=True)
+class EdgeLayout:
+    """Edges between display nodes: each block's unit pairs summed into node pairs.
+
+    `src`, `dst` are global node ids and `weight` the summed weights of every aggregated edge
+    (all blocks concatenated); `inverse[b]` maps block b's unit pairs to its aggregated edges.
+    """
+
+    keys: tuple[tuple[str, str], ...]
+    pairs: tuple[tuple[np.ndarray, np.ndarray], ...]
+    inverse: tuple[np.ndarray, ...]
+    sizes: tuple[int, ...]
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def build(cls, graph: LayeredGraph, display: DisplayMap) -> EdgeLayout:
+        keys, pairs, inverses, sizes, srcs, dsts, weights = [], [], [], [], [], [], []
+        for block, (key, (dst, src)) in zip(graph.blocks, edge_index(graph).items()):
+            node_dst = display.node_of[block.dst][dst]
+            node_src = display.node_of[block.src][src]
+            n_src_nodes = len(display.members[block.src])
+            unique, inverse = np.unique(node_dst * n_src_nodes + node_src, return_inverse=True)
+            keys.append(key)
+            pairs.append((dst, src))
+            inverses.append(inverse)
+            sizes.append(len(unique))
+            srcs.append(unique % n_src_nodes + display.offsets[block.src])
+            dsts.append(unique // n_src_nodes + display.offsets[block.dst])
+            weights.append(np.bincount(inverse, weights=block.weight[dst, src], minlength=len(unique)))
+        return cls(tuple(keys), tuple(pairs), tuple(inverses), tuple(sizes),
+                   np.concatenate(srcs) if srcs else np.zeros(0, np.int64),
+                   np.concatenate(dsts) if dsts else np.zeros(0, np.int64),
+                   np.concatenate(weights) if weights else np.zeros(0))
+
+    def scores(self, snapshot: Snapshot, example: int) -> np.ndarray:
+        """Edge scores of every aggregated edge (sums over the unit pairs it stands for)."""
+        parts = []
+        for key, (dst, src), inverse, size in zip(self.keys, self.pairs, self.inverse, self.sizes):
+            values = snapshot.edge_scores[key][example][dst, src]
+            parts.append(np.bincount(inverse, weights=values, minlength=size))
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
-def topology_trait(graph: LayeredGraph, edges: dict[str, np.ndarray], class_labels: list[str],
-                   input_image: object) -> dict[str, Any]:
-    """The topology trait: layers with offsets and drawing hints, labels, shipped edges."""
-    offsets = unit_offsets(graph)
+def select_edges(layout: EdgeLayout, snapshot: Snapshot, example: int, max_edges: int) -> np.ndarray:
+    """Indices of the shipped edges: all, or the `max_edges` with the largest |score|."""
+    scores = np.abs(layout.scores(snapshot, example))
+    if len(scores) <= max_edges:
+        return np.arange(len(scores))
+    return np.sort(np.argpartition(-scores, max_edges - 1)[:max_edges])
+
+
+def topology_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, chosen: np.ndarray,
+                   class_labels: list[str], input_image: object) -> dict[str, Any]:
+    """The topology trait: layers (display nodes, true unit counts, offsets, drawing hints and
+    group labels), blocks, class labels and the shipped edges."""
     mode, pixels = image_grid(graph, input_image)
     layers = []
     for layer in graph.layers:
         layers.append({
             "name": layer.name, "kind": layer.kind, "role": layer.role,
-            "n_units": layer.n_units, "shape": list(layer.shape), "offset": offsets[layer.name],
+            "n_units": len(display.members[layer.name]), "units": layer.n_units,
+            "shape": list(layer.shape), "offset": display.offsets[layer.name],
+            "labels": display.labels(layer.name),
             "image": {"mode": mode, "size": pixels} if layer.role == "input" and mode else None,
         })
     return {
         "layers": layers,
         "blocks": [{"src": b.src, "dst": b.dst, "kind": b.kind} for b in graph.blocks],
         "class_labels": [str(label) for label in class_labels],
-        "n_units": sum(layer.n_units for layer in graph.layers),
-        "n_edges_total": int(sum(len(d) for d, _ in edge_index(graph).values())),
+        "n_units": display.n_nodes,
+        "n_edges_total": int(sum(len(d) for d, _ in layout.pairs)),
         "edges": {
-            "src": encode_array(edges["src"], "uint32"),
-            "dst": encode_array(edges["dst"], "uint32"),
-            "weight": encode_array(edges["weight"], "float32"),
+            "src": encode_array(layout.src[chosen], "uint32"),
+            "dst": encode_array(layout.dst[chosen], "uint32"),
+            "weight": encode_array(layout.weight[chosen], "float32"),
         },
     }
 
 
-def state_trait(graph: LayeredGraph, snapshot: Snapshot, edges: dict[str, np.ndarray],
-                example: int, seq: int, ablated: list[int]) -> dict[str, Any]:
-    """The per-update trait: scores and activations of every unit and shipped edge, the
-    input heatmap, outputs and the completeness warning."""
-    node_scores = np.concatenate([snapshot.node_scores[la.name][example] for la in graph.layers])
-    activations = np.concatenate([snapshot.activations[la.name][example] for la in graph.layers])
-    edge_scores = np.zeros(len(edges["src"]), dtype=np.float32)
-    for block_id, block in enumerate(graph.blocks):
-        rows = edges["block"] == block_id
-        if rows.any():
-            table = snapshot.edge_scores[(block.src, block.dst)][example]
-            edge_scores[rows] = table[edges["local_dst"][rows], edges["local_src"][rows]]
+def state_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, chosen: np.ndarray,
+                snapshot: Snapshot, example: int, seq: int, ablated: list[int]) -> dict[str, Any]:
+    """The per-update trait: scores (sums) and activations (means) of every display node and
+    shipped edge, the input heatmap, outputs and the completeness warning."""
+    node_scores = np.concatenate([display.sum_nodes(la.name, snapshot.node_scores[la.name][example])
+                                  for la in graph.layers])
+    activations = np.concatenate([display.mean_nodes(la.name, snapshot.activations[la.name][example])
+                                  for la in graph.layers])
     relative = float(snapshot.relative_delta[example])
     warning = None
     if relative > 0.05:
@@ -133,7 +152,7 @@ def state_trait(graph: LayeredGraph, snapshot: Snapshot, edges: dict[str, np.nda
         "example": example,
         "node_scores": encode_array(node_scores),
         "activations": encode_array(activations),
-        "edge_scores": encode_array(edge_scores),
+        "edge_scores": encode_array(layout.scores(snapshot, example)[chosen]),
         "input_map": encode_array(snapshot.input_scores[example].reshape(-1)),
         "probabilities": [round(float(p), 6) for p in snapshot.probabilities[example]],
         "predicted": int(snapshot.prediction[example]),

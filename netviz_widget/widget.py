@@ -22,6 +22,7 @@ from . import view_state
 from ._serialization import encode_array
 from .circuits import Circuit
 from .controls import ControlPanel
+from .display import DisplayMap
 from .errors import GraphError, InputError, NetVizError, describe
 from .explainer import Explainer
 from .explanation import Explanation
@@ -67,10 +68,12 @@ class NetViz(widgets.VBox):
         self._syncing = False
         self._target_spec = target
         self._circuit_coverage: float | None = None
+        self._expanded: dict[str, set[int]] = {}
+        self._layout: view_state.EdgeLayout | None = None
         self.view = NetworkView(height=int(height))
         self.plots = OutputPlots(self.class_labels)
         self._publish(topology=True)
-        shipped = len(self._edges["src"])
+        shipped = len(self._chosen)
         self.controls = ControlPanel(self, self.class_labels, self.explainer.inputs.shape[0], shipped)
         self.view.top_k = min(2000, shipped)
         self.view.observe(self._on_front_end_selection, "selection")
@@ -135,7 +138,7 @@ class NetViz(widgets.VBox):
         """Select units: ``select("fc1", 3)``, ``select([("fc1", 3), ("fc2", 0)])``; `add`
         keeps the current selection. The drill-down shows the last one."""
         pairs = [(units, unit)] if isinstance(units, str) else list(units)
-        checked = self._check_selection([list(p) for p in pairs])
+        checked = self._check_units([list(p) for p in pairs])
         self._set_selection((self._selection if add else []) + checked)
 
     def clear_selection(self) -> None:
@@ -211,9 +214,7 @@ class NetViz(widgets.VBox):
         from .export import save_html
 
         circuit = self.explainer.circuit(self._example, self._circuit_coverage or 0.8)
-        offsets = view_state.unit_offsets(self.explainer.graph)
-        return save_html(self.view, path, title,
-                         circuit=[offsets[name] + unit for name, unit in circuit.unit_pairs()])
+        return save_html(self.view, path, title, circuit=self._node_ids(circuit.unit_pairs()))
 
     def save_svg(self, path: str | Path, width: int = 1200) -> Path:
         """Save the current view as SVG (for papers): the same layout and colour scales as the
@@ -230,9 +231,15 @@ class NetViz(widgets.VBox):
 
     def highlight(self, units: Sequence[tuple[str, int]]) -> None:
         """Emphasise these units (e.g. a circuit) and dim the rest; [] clears."""
-        offsets = view_state.unit_offsets(self.explainer.graph)
-        checked = self._check_selection([list(p) for p in units]) if units else []
-        self.view.highlight = [offsets[name] + index for name, index in checked]
+        checked = self._check_units([list(p) for p in units]) if units else []
+        self.view.highlight = self._node_ids(checked)
+
+    def expand(self, layer: str, unit: int) -> None:
+        """Show the group of a wide layer that contains `unit` unit by unit."""
+        (unit,) = self.explainer.graph.check_units(layer, [unit])
+        if layer in self.display.group_size:
+            self._expanded.setdefault(layer, set()).add(self.display.group_index(layer, unit))
+            self._publish(topology=True)
 
     # ------------------------------------------------------------------ internals
     def _guard(self, action: Callable, *args: Any) -> None:
@@ -249,22 +256,32 @@ class NetViz(widgets.VBox):
         self.view.error = message
         self.controls.status.value = message
 
+    def _node_ids(self, units: Sequence[tuple[str, int]]) -> list[int]:
+        """Global display-node ids showing these units (a group once for all its units)."""
+        ids = [i for layer, unit in units for i in self.display.global_ids(layer, [unit])]
+        return list(dict.fromkeys(ids))
+
     def _publish(self, topology: bool = False) -> None:
         ex = self.explainer
         snap = ex.snapshot()
-        if topology or not hasattr(self, "_edges"):
-            self._edges = view_state.select_edges(ex.graph, snap, self._example, self.max_edges)
-            self.view.topology = view_state.topology_trait(ex.graph, self._edges, self.class_labels,
+        if topology or self._layout is None:
+            image_mode, _ = view_state.image_grid(ex.graph, self.input_image)
+            keep = frozenset({ex.graph.input_layer.name}) if image_mode else frozenset()
+            self.display = DisplayMap.build(ex.graph, self._expanded, keep=keep)
+            self._layout = view_state.EdgeLayout.build(ex.graph, self.display)
+            self._chosen = view_state.select_edges(self._layout, snap, self._example, self.max_edges)
+            self.view.topology = view_state.topology_trait(ex.graph, self.display, self._layout,
+                                                           self._chosen, self.class_labels,
                                                            self.input_image)
-        offsets = view_state.unit_offsets(ex.graph)
-        ablated = sorted({offsets[i.layer] + u for i in ex.interventions for u in i.units})
+            self._sync_selection_to_view()
+        ablated = sorted(self._node_ids([(i.layer, u) for i in ex.interventions for u in i.units]))
         self._seq += 1
-        self.view.state = view_state.state_trait(ex.graph, snap, self._edges, self._example,
-                                                 self._seq, ablated)
+        self.view.state = view_state.state_trait(ex.graph, self.display, self._layout, self._chosen,
+                                                 snap, self._example, self._seq, ablated)
         self.view.error = ""
         if self._circuit_coverage is not None:
             circuit = ex.circuit(self._example, self._circuit_coverage)
-            self.view.highlight = [offsets[name] + index for name, index in circuit.unit_pairs()]
+            self.view.highlight = self._node_ids(circuit.unit_pairs())
         if hasattr(self, "text"):
             self.text.value = ""  # an old explanation no longer describes the new state
         self.plots.update(ex.clean_probabilities()[self._example], snap.probabilities[self._example],
@@ -273,29 +290,46 @@ class NetViz(widgets.VBox):
             self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
             self._publish_drilldown()
 
-    def _check_selection(self, entries: object) -> list[tuple[str, int]]:
+    @staticmethod
+    def _check_pairs(entries: object) -> list[tuple[str, object]]:
         if not isinstance(entries, list) or len(entries) > MAX_SELECTION:
             raise InputError("selection", f"a list of at most {MAX_SELECTION} [layer, unit] pairs",
                              entries)
-        checked = []
         for entry in entries:
             if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
                 raise InputError("selection", "[layer name, unit index] pairs", entry)
-            layer, unit = entry
+        return [(layer, unit) for layer, unit in entries]
+
+    def _check_units(self, entries: object) -> list[tuple[str, int]]:
+        """Validate [layer, unit index] pairs (unit indices of the model's layers)."""
+        checked = []
+        for layer, unit in self._check_pairs(entries):
             (index,) = self.explainer.graph.check_units(layer, [unit])
             checked.append((layer, index))
         return list(dict.fromkeys(checked))
 
     def _on_front_end_selection(self, change: dict) -> None:
+        """The view selects display nodes: a unit is selected; a group of a wide layer expands."""
         if self._syncing:
             return
         try:
-            checked = self._check_selection(change["new"])
+            units, groups = [], []
+            for layer, node in self._check_pairs(change["new"]):
+                n_nodes = len(self.display.members[self.explainer.graph.layer(layer).name])
+                if isinstance(node, bool) or not isinstance(node, int) or not 0 <= node < n_nodes:
+                    raise InputError("selection", f"node indices in [0, {n_nodes}) for layer {layer!r}",
+                                     node)
+                members = self.display.members[layer][node]
+                (groups if len(members) > 1 else units).append((layer, int(members[0])))
         except NetVizError as error:  # untrusted input: refuse it visibly, keep the old state
             self._show_error(f"Rejected a selection from the view. {error}")
-            self._set_selection(self._selection)
+            self._sync_selection_to_view()
             return
-        self._guard(self._set_selection, checked)
+        for layer, unit in groups:
+            self._expanded.setdefault(layer, set()).add(self.display.group_index(layer, unit))
+        if groups:
+            self._publish(topology=True)
+        self._guard(self._set_selection, list(dict.fromkeys(units)))
 
     def _on_front_end_setting(self, change: dict) -> None:
         """Traits the front end may write are untrusted: refuse bad values visibly and put the
@@ -315,13 +349,24 @@ class NetViz(widgets.VBox):
         self._show_error(f"Rejected {name} from the view: got {describe(new)}.")
         self.view.set_trait(name, old)
 
-    def _set_selection(self, selection: list[tuple[str, int]]) -> None:
-        self._selection = list(selection)
+    def _sync_selection_to_view(self) -> None:
+        """Show the selected units in the view (as display-node indices)."""
         self._syncing = True
         try:
-            self.view.selection = [[layer, unit] for layer, unit in self._selection]
+            self.view.selection = [[layer, int(self.display.node_of[layer][unit])]
+                                   for layer, unit in self._selection]
         finally:
             self._syncing = False
+
+    def _set_selection(self, selection: list[tuple[str, int]]) -> None:
+        grouped = {(layer, self.display.group_index(layer, unit)) for layer, unit in selection
+                   if self.display.is_group(layer, int(self.display.node_of[layer][unit]))}
+        self._selection = list(selection)
+        if grouped:  # a selected unit hidden inside a group: show its group unit by unit
+            for layer, group in grouped:
+                self._expanded.setdefault(layer, set()).add(group)
+            self._publish(topology=True)
+        self._sync_selection_to_view()
         ex = self.explainer
         self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
         self._publish_drilldown()

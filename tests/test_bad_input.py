@@ -30,11 +30,13 @@ def test_zero_width_layers_are_named():
         Explainer(model, torch.rand(2, 4))
 
 
-def test_a_layer_of_100k_units_ships_a_bounded_view():
+def test_a_layer_of_100k_units_is_aggregated_into_groups():
     model = nn.Sequential(nn.Linear(4, 100_000), nn.ReLU(), nn.Linear(100_000, 3))
     viz = NetViz(model, torch.rand(1, 4), n_steps=4, max_edges=5_000)
-    assert len(decode_array(viz.view.topology["edges"]["src"])) == 5_000
-    assert payload_bytes(viz.view.topology) < 2_000_000 and payload_bytes(viz.view.state) < 1_000_000
+    wide = viz.view.topology["layers"][1]
+    assert (wide["n_units"], wide["units"]) == (64, 100_000)
+    assert len(decode_array(viz.view.topology["edges"]["src"])) == 4 * 64 + 64 * 3
+    assert payload_bytes(viz.view.topology) < 100_000 and payload_bytes(viz.view.state) < 20_000
 
 
 def test_patch_input_of_the_wrong_dtype():

@@ -15,7 +15,7 @@ def test_quickstart_view_hover_select_intervene_undo(chromium, jupyterlab, artif
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("request", lambda r: hosts.add(urlparse(r.url).netloc) if r.url.startswith("http") else None)
     try:
-        open_and_run_all(page, jupyterlab.url("lab/tree/01_quickstart.ipynb"))
+        open_and_run_all(page, jupyterlab.url("lab/workspaces/quickstart/tree/01_quickstart.ipynb"))
         view = page.locator(".netviz-root[data-ready='1']").first
         view.wait_for(timeout=60_000)
         view.scroll_into_view_if_needed()

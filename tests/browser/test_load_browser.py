@@ -15,7 +15,7 @@ MEMORY = ("import os, json; rss = lambda: int(open(f'/proc/{os.getpid()}/statm')
 def test_a_thousand_messages_from_the_view(chromium, jupyterlab):
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        open_and_run_all(page, jupyterlab.url("lab/tree/01_quickstart.ipynb"))
+        open_and_run_all(page, jupyterlab.url("lab/workspaces/flood/tree/01_quickstart.ipynb"))
         before = json.loads(run_code_in_new_cell(page, MEMORY))["rss"]
         sent = page.evaluate("""() => {
             const handle = document.querySelector('.netviz-root').parentElement.netviz;
