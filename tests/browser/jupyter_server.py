@@ -44,6 +44,12 @@ class JupyterLab:
             path = workdir / name.lower()
             path.mkdir()
             env[name] = str(path)
+        # JupyterLab's debugger extension races with kernel start-up and logs "Could not restore
+        # the debugger state" now and then; it is not under test, so it is switched off.
+        labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
+        labconfig.mkdir()
+        (labconfig / "page_config.json").write_text(
+            json.dumps({"disabledExtensions": {"@jupyterlab/debugger-extension": True}}))
         for relative, values in SETTINGS.items():
             target = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / relative
             target.parent.mkdir(parents=True, exist_ok=True)
