@@ -27,7 +27,10 @@ def open_and_run_all(page: Page, url: str, ready: str = ".netviz-root[data-ready
         except Exception:
             if time.time() > deadline:
                 raise
-    page.locator(ready).first.wait_for(timeout=timeout_s * 1000)
+    # attached, not "visible": JupyterLab may skip painting cells scrolled out of view
+    view = page.locator(ready).first
+    view.wait_for(state="attached", timeout=timeout_s * 1000)
+    view.scroll_into_view_if_needed(timeout=30_000)
     page.wait_for_function(
         "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
         ".some(p => p.textContent.includes('[*]'))", timeout=timeout_s * 1000)

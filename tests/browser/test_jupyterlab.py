@@ -17,8 +17,8 @@ def test_quickstart_view_hover_select_intervene_undo(chromium, jupyterlab, artif
     try:
         open_and_run_all(page, jupyterlab.url("lab/workspaces/quickstart/tree/01_quickstart.ipynb"))
         view = page.locator(".netviz-root[data-ready='1']").first
-        view.wait_for(timeout=60_000)
         view.scroll_into_view_if_needed()
+        view.wait_for(timeout=60_000)
         header = page.locator(".netviz-header").first
         initial = header.inner_text()
         assert re.search(r"predicted \d \(p = 0\.\d{3}\)", initial), initial
@@ -77,6 +77,7 @@ def test_quickstart_view_hover_select_intervene_undo(chromium, jupyterlab, artif
         page.screenshot(path=str(artifacts / "quickstart-circuit.png"))
     finally:
         page.screenshot(path=str(artifacts / "quickstart-last.png"))
+        (artifacts / "quickstart-console.txt").write_text("\n".join(errors))
         page.close()
     assert errors == [], errors
     assert hosts <= {f"127.0.0.1:{jupyterlab.port}"}, hosts
