@@ -43,9 +43,8 @@ class PathScores:
     Attributes:
         input_scores: integrated gradients, shaped like the inputs.
         node_scores: layer name → (batch, units) conductance.
-        edge_scores: (src, dst) → (batch, dst units, src units) edge conductance.
-        z_scores: (src, dst) → (batch, dst units) conductance of the block's pre-activation.
-        layer_totals: layer name → (batch,) sum of the layer's conductance.
+        edge_scores: (src, dst) → (batch, dst units, src units) edge conductance; summed over
+            the source units it is the conductance of the block's pre-activation.
         logits, baseline_logits: (batch, classes) outputs at the inputs and at the baseline.
         activations: layer name → (batch, units) activations at the inputs (conv: channel means).
     """
@@ -53,8 +52,6 @@ class PathScores:
     input_scores: np.ndarray
     node_scores: dict[str, np.ndarray]
     edge_scores: dict[tuple[str, str], np.ndarray]
-    z_scores: dict[tuple[str, str], np.ndarray]
-    layer_totals: dict[str, np.ndarray]
     logits: torch.Tensor
     baseline_logits: torch.Tensor
     activations: dict[str, np.ndarray]
@@ -111,25 +108,21 @@ def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     summed = (input_grad.reshape(n_steps + 1, *x.shape) * weights).sum(0)
     input_scores = summed * (x - baseline)
 
-    node_scores, layer_totals = {}, {}
+    node_scores = {}
     for layer in graph.layers[1:]:
         full = _conductance(values[layer.tap], gradients[layer.tap], batch, n_steps)
-        per_unit = full.reshape(batch, full.shape[1], -1).sum(-1)
-        node_scores[layer.name] = per_unit.cpu().numpy()
-        layer_totals[layer.name] = per_unit.sum(1).cpu().numpy()
+        node_scores[layer.name] = full.reshape(batch, full.shape[1], -1).sum(-1).cpu().numpy()
     input_units = input_scores.reshape(batch, input_scores.shape[1], -1).sum(-1)
     node_scores[graph.input_layer.name] = input_units.detach().cpu().numpy()
-    layer_totals[graph.input_layer.name] = input_units.sum(1).detach().cpu().numpy()
 
-    edge_scores, z_scores = {}, {}
+    edge_scores = {}
     for block in blocks:
         edges = _edge_conductance(graph, block, values, gradients, batch, n_steps)
         edge_scores[(block.src, block.dst)] = edges.cpu().numpy()
-        z_scores[(block.src, block.dst)] = edges.sum(-1).cpu().numpy()
     activations = {graph.input_layer.name: _unit_means(x)}
     activations.update({layer.name: _unit_means(at_x[layer.tap]) for layer in graph.layers[1:]})
-    return PathScores(input_scores.detach().cpu().numpy(), node_scores, edge_scores, z_scores,
-                      layer_totals, output[rows:rows + batch], output[rows + batch:], activations)
+    return PathScores(input_scores.detach().cpu().numpy(), node_scores, edge_scores,
+                      output[rows:rows + batch], output[rows + batch:], activations)
 
 
 def _unit_means(tensor: torch.Tensor) -> np.ndarray:
