@@ -73,39 +73,34 @@ export function renderLayerLabels(container, layers, columns, t) {
   );
 }
 
-function heatmap(values, h, w, size) {
-  const canvas = element("canvas", "netviz-heatmap");
+/** A small h × w canvas shown at `size` px wide, one pixel per value, coloured by `color(v)`. */
+function pixelCanvas(className, values, h, w, size, color) {
+  const canvas = element("canvas", className);
   canvas.width = w;
   canvas.height = h;
   canvas.style.width = `${size}px`;
   canvas.style.height = `${(size * h) / w}px`;
   const ctx = canvas.getContext("2d");
-  const extent = maxAbs(values);
   if (ctx) {
     for (let i = 0; i < h * w; i++) {
-      ctx.fillStyle = divergingColor(values[i], extent);
+      ctx.fillStyle = color(values[i]);
       ctx.fillRect(i % w, Math.floor(i / w), 1, 1);
     }
   }
   return canvas;
 }
 
+function heatmap(values, h, w, size) {
+  const extent = maxAbs(values);
+  return pixelCanvas("netviz-heatmap", values, h, w, size, (v) => divergingColor(v, extent));
+}
+
 function grey(values, h, w, size) {
-  const canvas = element("canvas", "netviz-thumb");
-  canvas.width = w;
-  canvas.height = h;
-  canvas.style.width = `${size}px`;
-  canvas.style.height = `${(size * h) / w}px`;
-  const ctx = canvas.getContext("2d");
   const max = maxAbs(values) || 1;
-  if (ctx) {
-    for (let i = 0; i < h * w; i++) {
-      const v = Math.round(255 - (255 * Math.max(0, values[i])) / max);
-      ctx.fillStyle = `rgb(${v},${v},${v})`;
-      ctx.fillRect(i % w, Math.floor(i / w), 1, 1);
-    }
-  }
-  return canvas;
+  return pixelCanvas("netviz-thumb", values, h, w, size, (v) => {
+    const level = Math.round(255 - (255 * Math.max(0, v)) / max);
+    return `rgb(${level},${level},${level})`;
+  });
 }
 
 /** The selected unit's drill-down: NeuronConductance map or top inputs, top examples. */
