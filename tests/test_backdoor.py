@@ -83,3 +83,27 @@ def test_budgeted_removal_and_detection_scores():
     for r in rows:
         assert 0 <= r["attack_success_rate"] <= 1 and 0 <= r["clean_accuracy"] <= 1
         assert 0 <= r["activation clustering"] <= 1 and 0 <= r["spectral signatures"] <= 1
+
+
+def test_units_carrying_a_share_of_the_trigger_by_hand():
+    from netviz_widget.experiments.concentration import units_carrying
+    assert units_carrying(np.array([0.1, 5.0, -3.0, 3.0, 2.0])) == [1, 3]  # 8 of 10.1 ≥ 80%
+    assert units_carrying(np.array([1.0, 1.0, 1.0, 1.0, 1.0])) == [0, 1, 2, 3]
+    assert units_carrying(np.array([-1.0, 0.0])) == []
+
+
+def test_regularised_training_builds_and_trains_every_variant():
+    from netviz_widget.experiments import concentration as co
+    data = load_digits_split()
+    x, y = data.x_train[:300], data.y_train[:300]
+    dropout = co.build("mlp", 0, "dropout")
+    names = [n for n, _ in dropout.named_children()]
+    assert names == ["fc1", "relu1", "drop1", "fc2", "relu2", "drop2", "fc3"]
+    plain = co.train(co.build("mlp", 0, "plain"), x, y, seed=0, epochs=5)
+    sparse = co.train(co.build("mlp", 0, "plain"), x, y, seed=0, epochs=5, l1=0.5)
+    with torch.no_grad():
+        def mean_activation(model):
+            return float(model.relu2(model.fc2(model.relu1(model.fc1(x)))).abs().mean())
+        assert mean_activation(sparse) < 0.5 * mean_activation(plain)  # the penalty sparsifies
+    assert not plain.training and not sparse.training
+    assert all(not h for m in plain.modules() for h in (m._forward_hooks,))  # hooks removed
