@@ -87,7 +87,8 @@ def test_budgeted_removal_and_detection_scores():
 
 def test_units_carrying_a_share_of_the_trigger_by_hand():
     from netviz_widget.experiments.concentration import units_carrying
-    assert units_carrying(np.array([0.1, 5.0, -3.0, 3.0, 2.0])) == [1, 3]  # 8 of 10.1 ≥ 80%
+    assert units_carrying(np.array([0.1, 5.0, -3.0, 3.0, 1.9])) == [1, 3]  # 5 + 3 = 80% of 10
+    assert units_carrying(np.array([0.1, 5.0, -3.0, 3.0, 2.0])) == [1, 3, 4]  # 8 < 80% of 10.1
     assert units_carrying(np.array([1.0, 1.0, 1.0, 1.0, 1.0])) == [0, 1, 2, 3]
     assert units_carrying(np.array([-1.0, 0.0])) == []
 
