@@ -144,6 +144,7 @@ export function createView(model, el) {
     dirty.edges = dirty.nodes = dirty.overlay = false;
     root.dataset.ready = "1";
     root.dataset.seq = String(lastSeq);
+    root.dataset.highlighted = String(s.highlight ? s.highlight.reduce((n, v) => n + v, 0) : 0);
   };
 
   const schedule = (...parts) => {

@@ -116,6 +116,9 @@ class NetViz(widgets.VBox):
         batch = self.explainer.inputs.shape[0]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < batch:
             raise InputError("example", f"an input index in [0, {batch})", value)
+        if hasattr(self, "controls") and self.controls.example.value != int(value):
+            self.controls.example.value = int(value)  # the slider's observer comes back here
+            return
         self._example = int(value)
         self._publish(topology=True)
 

@@ -41,7 +41,11 @@ def test_state_carries_the_snapshot_of_the_shown_example(viz):
     scores = state_array(viz, "node_scores")
     np.testing.assert_array_equal(scores[64:96], snap.node_scores["fc1"][0])
     viz.example = 2
+    assert viz.controls.example.value == 2  # the slider follows a change made from Python
     np.testing.assert_array_equal(state_array(viz, "node_scores")[64:96], snap.node_scores["fc1"][2])
+    viz.controls.example.value = 1  # and Python follows the slider
+    assert viz.example == 1
+    viz.example = 2
     assert viz.view.state["predicted"] == int(snap.prediction[2])
     edges = state_array(viz, "edge_scores")
     src = decode_array(viz.view.topology["edges"]["src"])
