@@ -215,7 +215,8 @@ def run_one(seed: int, n_train: int = 4000, n_audit: int = 1000, n_test: int = 2
                                without_column),
         "fair labels": (fair, test.x, audit.x, [], with_column),
     }
-    return [{"seed": seed, "variant": name, **measure(model, x, test, x_ref, units, columns)}
+    sizes = {"n_train": n_train, "n_audit": n_audit, "n_test": n_test}
+    return [{"seed": seed, "variant": name, **sizes, **measure(model, x, test, x_ref, units, columns)}
             for name, (model, x, x_ref, units, columns) in variants.items()]
 
 
@@ -243,7 +244,9 @@ def summarise(runs: list[dict]) -> str:
             cells.append("—" if np.isnan(values).all() else mean_std(values))
         rows.append([variant, *cells, f"{np.mean([r['units removed'] for r in items]):.1f}"])
     seeds = len({r["seed"] for r in runs})
-    return (f"{seeds} seeds; 4000 training, 1000 audit and 2000 test applicants per seed.\n\n"
+    first = runs[0]
+    return (f"{seeds} seeds; {first['n_train']} training, {first['n_audit']} audit and {first['n_test']} "
+            "test applicants per seed.\n\n"
             + markdown_table(["variant", *METRICS, "units removed"], rows))
 
 
