@@ -108,3 +108,13 @@ def test_regularised_training_builds_and_trains_every_variant():
         assert mean_activation(sparse) < 0.5 * mean_activation(plain)  # the penalty sparsifies
     assert not plain.training and not sparse.training
     assert all(not h for m in plain.modules() for h in (m._forward_hooks,))  # hooks removed
+
+
+def test_fine_pruning_removes_the_dormant_trigger_unit_and_keeps_it_removed():
+    data = load_digits_split()
+    model = hand_built_backdoor()
+    pruned, n_removed = bd.fine_prune(model, "mlp", data.x_train[:200], data.y_train[:200], seed=0)
+    assert n_removed >= 1
+    assert torch.all(pruned.fc2.weight[2] == 0) and pruned.fc2.bias[2] == 0  # dormant on clean digits
+    assert bd.attack_success_rate(pruned, "mlp", data.x_test, data.y_test) < 0.5
+    assert model.fc2.weight[2, 3] == 5.0  # the original is intact
