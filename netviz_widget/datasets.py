@@ -7,6 +7,7 @@ CPU; trained models are cached per process. Nothing is downloaded.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -81,9 +82,11 @@ def cnn(seed: int = 0) -> nn.Sequential:
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 60,
                      lr: float = 1e-2, batch_size: int = 128, weight_decay: float = 0.0,
-                     seed: int = 0) -> nn.Module:
+                     seed: int = 0, penalty: Callable[[], torch.Tensor] | None = None) -> nn.Module:
     """Train `model` with Adam and cross-entropy (deterministic for a seed); returns it in
-    eval mode. The caller's global RNG state is left untouched."""
+    eval mode. `penalty`, called after each batch's forward pass, is added to the loss (e.g. a
+    sparsity term on activations captured by hooks). The caller's global RNG state is left
+    untouched."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -94,7 +97,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs:
             for start in range(0, x.shape[0], batch_size):
                 batch = order[start:start + batch_size]
                 optimiser.zero_grad()
-                loss_fn(model(x[batch]), y[batch]).backward()
+                loss = loss_fn(model(x[batch]), y[batch])
+                (loss if penalty is None else loss + penalty()).backward()
                 optimiser.step()
     return model.eval()
 

@@ -98,3 +98,17 @@ def test_penalties_vanish_when_the_model_ignores_the_patch(penalty):
         model.fc1.weight[:, prior.PATCH_MASK] = 0.0
     assert value() == pytest.approx(0.0, abs=1e-12)
     assert 0.0 <= prior.patch_share(model, x) <= 1e-6
+
+
+def test_experiment_command_line_and_report(tmp_path, capsys):
+    import json
+
+    from netviz_widget.experiments.common import experiment_parser, report
+    args = experiment_parser("demo", "doc", seeds=7).parse_args(["--out", str(tmp_path)])
+    assert args.seeds == 7 and args.out == tmp_path
+    runs = [{"seed": np.int64(0), "units": np.array([1, 2]), "score": np.float32(0.5)}]
+    assert report(args.out, "demo", runs, "| a |", {"seeds": args.seeds}) == 0
+    written = json.loads((tmp_path / "demo.json").read_text())
+    assert written["runs"] == [{"seed": 0, "units": [1, 2], "score": 0.5}]
+    assert (tmp_path / "demo.md").read_text() == "| a |\n"
+    assert "| a |" in capsys.readouterr().out

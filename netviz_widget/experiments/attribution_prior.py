@@ -12,9 +12,7 @@ oracle trained without the patch. Reported: test accuracy with random patches an
 
 from __future__ import annotations
 
-import argparse
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +22,7 @@ from tqdm.auto import tqdm
 from .. import datasets
 from ..attribution import path_points
 from ..explainer import Explainer
-from .common import markdown_table, mean_std, paired_p, write_outputs
+from .common import experiment_parser, markdown_table, mean_std, paired_p, report
 
 METHODS = ("plain", "weight decay", "dropout", "input-gradient penalty", "IG penalty", "oracle (no patch)")
 PATCH = np.zeros((8, 8), dtype=bool)
@@ -153,21 +151,12 @@ def summarise(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the experiment and write results/attribution_prior.json and .md."""
-    parser = argparse.ArgumentParser(prog="python -m netviz_widget.experiments.attribution_prior",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
+    parser = experiment_parser("attribution_prior", __doc__, seeds=10)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     runs = run(args.seeds, args.epochs)
-    table = summarise(runs)
-    paths = write_outputs(args.out, "attribution_prior", runs, table,
-                          {"seeds": args.seeds, "epochs": args.epochs, "methods": METHODS,
-                           "patch": "2x2 top-left"})
-    print(table)
-    print("wrote", *paths)
-    return 0
+    return report(args.out, "attribution_prior", runs, summarise(runs),
+                  {"seeds": args.seeds, "epochs": args.epochs, "methods": METHODS, "patch": "2x2 top-left"})
 
 
 if __name__ == "__main__":

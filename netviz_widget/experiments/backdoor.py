@@ -23,9 +23,7 @@ by AUROC at finding the poisoned digits among those labelled 0.
 
 from __future__ import annotations
 
-import argparse
 import copy
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,7 +34,7 @@ from tqdm.auto import tqdm
 
 from .. import datasets
 from ..explainer import Explainer
-from .common import markdown_table, mean_std, write_outputs
+from .common import experiment_parser, markdown_table, mean_std, report
 
 TARGET = 0
 TRIGGER = np.zeros((8, 8), dtype=bool)
@@ -250,19 +248,10 @@ def summarise(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the experiment and write results/backdoor.json and .md."""
-    parser = argparse.ArgumentParser(prog="python -m netviz_widget.experiments.backdoor",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    args = parser.parse_args(argv)
+    args = experiment_parser("backdoor", __doc__, seeds=10).parse_args(argv)
     runs = run(args.seeds)
-    table = summarise(runs)
-    paths = write_outputs(args.out, "backdoor", runs, table, {"seeds": args.seeds, "target": TARGET,
-                                                             "trigger": "2x2 bottom-right, intensity 1"})
-    print(table)
-    print("wrote", *paths)
-    return 0
+    return report(args.out, "backdoor", runs, summarise(runs),
+                  {"seeds": args.seeds, "target": TARGET, "trigger": "2x2 bottom-right, intensity 1"})
 
 
 if __name__ == "__main__":

@@ -31,9 +31,7 @@ and its proxies together.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,7 +41,7 @@ from tqdm.auto import tqdm
 from .. import datasets
 from ..explainer import Explainer
 from ..interventions import Intervention, make_intervention
-from .common import markdown_table, mean_std, write_outputs
+from .common import experiment_parser, markdown_table, mean_std, report
 
 FEATURES = ("income", "debt", "credit history", "years employed", "postcode", "spending", "group")
 GROUP = FEATURES.index("group")
@@ -252,18 +250,10 @@ def summarise(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the experiment and write results/bias.json and .md."""
-    parser = argparse.ArgumentParser(prog="python -m netviz_widget.experiments.bias", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    args = parser.parse_args(argv)
+    args = experiment_parser("bias", __doc__, seeds=10).parse_args(argv)
     runs = run(args.seeds)
-    table = summarise(runs)
-    paths = write_outputs(args.out, "bias", runs, table, {"seeds": args.seeds, "features": FEATURES,
-                                                         "penalty": 1.5, "proxy_noise": 0.5})
-    print(table)
-    print("wrote", *paths)
-    return 0
+    return report(args.out, "bias", runs, summarise(runs),
+                  {"seeds": args.seeds, "features": FEATURES, "penalty": 1.5, "proxy_noise": 0.5})
 
 
 if __name__ == "__main__":

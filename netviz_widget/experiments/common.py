@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Sequence
@@ -32,11 +33,38 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return "\n".join(lines)
 
 
+def _plain(value: object) -> object:
+    """JSON for numpy arrays and scalars."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def write_outputs(out: Path, name: str, runs: list[dict], table: str, config: dict) -> tuple[Path, Path]:
     """Write `<name>.json` (every run and the config) and `<name>.md` (the table)."""
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / f"{name}.json", out / f"{name}.md"
     json_path.write_text(json.dumps({"config": config, "runs": runs,
-                                     "written": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1))
+                                     "written": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=1,
+                                    default=_plain))
     md_path.write_text(table + "\n")
     return json_path, md_path
+
+
+def experiment_parser(name: str, doc: str | None, seeds: int) -> argparse.ArgumentParser:
+    """The experiments' shared command line: ``--seeds`` and ``--out`` (add more to it)."""
+    parser = argparse.ArgumentParser(prog=f"python -m netviz_widget.experiments.{name}", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=seeds, help=f"seeds per configuration ({seeds})")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="output folder (results/)")
+    return parser
+
+
+def report(out: Path, name: str, runs: list[dict], table: str, config: dict) -> int:
+    """Write the outputs, print the table and where it went; the CLI's exit status."""
+    paths = write_outputs(out, name, runs, table, config)
+    print(table)
+    print("wrote", *paths)
+    return 0

@@ -16,9 +16,7 @@ codes) and ``dropout`` (after every hidden layer). For each model:
 
 from __future__ import annotations
 
-import argparse
 from collections import OrderedDict
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +26,7 @@ from tqdm.auto import tqdm
 from .. import datasets
 from ..explainer import Explainer
 from . import backdoor as bd
-from .common import markdown_table, mean_std, write_outputs
+from .common import experiment_parser, markdown_table, mean_std, report
 
 REGULARISERS = ("plain", "L1 on activations", "dropout")
 L1_WEIGHT = 0.1
@@ -50,32 +48,24 @@ def build(kind: str, seed: int, regulariser: str) -> nn.Sequential:
 
 
 def train(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, seed: int, l1: float = 0.0,
-          epochs: int = 30, lr: float = 1e-2, batch_size: int = 128) -> nn.Sequential:
-    """Adam + cross-entropy (as datasets.train_classifier) plus `l1` × Σ_layers mean |activation|
-    of the hidden ReLUs; deterministic for a seed, the global RNG untouched; returns eval mode."""
+          epochs: int = 30) -> nn.Sequential:
+    """`datasets.train_classifier` plus `l1` × Σ_layers mean |activation| of the hidden ReLUs
+    (captured by forward hooks, removed afterwards); returns the model in eval mode."""
+    if not l1:
+        return datasets.train_classifier(model, x, y, epochs=epochs, seed=seed)
     captured: list[torch.Tensor] = []
     relus = [m for name, m in model.named_children() if name.startswith("relu")]
     handles = [m.register_forward_hook(lambda _m, _a, out: captured.append(out)) for m in relus]
+
+    def sparsity() -> torch.Tensor:
+        term = l1 * sum(a.abs().mean() for a in captured)
+        captured.clear()
+        return term
     try:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-            model.train()
-            for _ in range(epochs):
-                order = torch.randperm(x.shape[0])
-                for start in range(0, x.shape[0], batch_size):
-                    batch = order[start:start + batch_size]
-                    captured.clear()
-                    loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
-                    if l1:
-                        loss = loss + l1 * sum(a.abs().mean() for a in captured)
-                    optimiser.zero_grad()
-                    loss.backward()
-                    optimiser.step()
+        return datasets.train_classifier(model, x, y, epochs=epochs, seed=seed, penalty=sparsity)
     finally:
         for handle in handles:
             handle.remove()
-    return model.eval()
 
 
 def trigger_conductance(model: nn.Module, kind: str, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
@@ -153,19 +143,10 @@ def summarise(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the comparison and write results/concentration.json and .md."""
-    parser = argparse.ArgumentParser(prog="python -m netviz_widget.experiments.concentration",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    args = parser.parse_args(argv)
+    args = experiment_parser("concentration", __doc__, seeds=10).parse_args(argv)
     runs = run(args.seeds)
-    table = summarise(runs)
-    paths = write_outputs(args.out, "concentration", runs, table,
-                          {"seeds": args.seeds, "l1_weight": L1_WEIGHT, "dropout": DROPOUT, "rate": 0.05})
-    print(table)
-    print("wrote", *paths)
-    return 0
+    return report(args.out, "concentration", runs, summarise(runs),
+                  {"seeds": args.seeds, "l1_weight": L1_WEIGHT, "dropout": DROPOUT, "rate": 0.05})
 
 
 if __name__ == "__main__":

@@ -14,9 +14,6 @@ they do to accuracy. Models: the digits MLP and CNN, each trained normally and u
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -26,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .. import datasets
 from ..explainer import Explainer
-from .common import markdown_table, mean_std, write_outputs
+from .common import experiment_parser, markdown_table, mean_std, report
 
 TRAINING = {"trained": {"mlp": 40, "cnn": 25}, "under-trained": {"mlp": 2, "cnn": 1}}
 SCORES = ("max softmax", "units: activation", "units: conductance", "max softmax + units")
@@ -149,25 +146,12 @@ def summarise(runs: list[dict]) -> str:
                               "accuracy change: ablate units", "accuracy change: steer units ×2"], rows))
 
 
-def _nested(values: object) -> object:
-    return values.tolist() if isinstance(values, np.ndarray) else values
-
-
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the experiment and write results/error_units.json and .md."""
-    parser = argparse.ArgumentParser(prog="python -m netviz_widget.experiments.error_units",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    args = parser.parse_args(argv)
-    runs = [{k: _nested(v) for k, v in r.items()} for r in run(args.seeds)]
-    table = summarise(runs)
-    paths = write_outputs(args.out, "error_units", runs, table,
-                          {"seeds": args.seeds, "training_epochs": TRAINING, "top_units": TOP_UNITS})
-    print(table)
-    print("wrote", *paths)
-    return 0
+    args = experiment_parser("error_units", __doc__, seeds=10).parse_args(argv)
+    runs = run(args.seeds)
+    return report(args.out, "error_units", runs, summarise(runs),
+                  {"seeds": args.seeds, "training_epochs": TRAINING, "top_units": TOP_UNITS})
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ correlations with the oracle are reported, whatever they show.
 
 from __future__ import annotations
 
-import argparse
 import copy
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .. import datasets
 from ..explainer import Explainer
-from .common import markdown_table, mean_std, paired_p, write_outputs
+from .common import experiment_parser, markdown_table, mean_std, paired_p, report
 
 CRITERIA = ("random", "weight norm", "mean activation", "|gradient|", "Taylor", "conductance", "oracle")
 HIDDEN = ("fc1", "fc2")
@@ -179,19 +177,12 @@ def summarise(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the experiment and write results/pruning.json and results/pruning.md."""
-    parser = argparse.ArgumentParser(prog="python -m netviz_widget.experiments.pruning", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser = experiment_parser("pruning", __doc__, seeds=20)
     parser.add_argument("--per-class", type=int, nargs="+", default=[1, 5, 20])
     args = parser.parse_args(argv)
     runs = run(args.seeds, tuple(args.per_class))
-    table = summarise(runs)
-    paths = write_outputs(args.out, "pruning", runs, table, {"seeds": args.seeds, "per_class": args.per_class,
-                                                              "widths": WIDTHS, "criteria": CRITERIA})
-    print(table)
-    print("wrote", *paths)
-    return 0
+    return report(args.out, "pruning", runs, summarise(runs),
+                  {"seeds": args.seeds, "per_class": args.per_class, "widths": WIDTHS, "criteria": CRITERIA})
 
 
 if __name__ == "__main__":
