@@ -14,11 +14,14 @@ they do to accuracy. Models: the digits MLP and CNN, each trained normally and u
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
+from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
@@ -66,6 +69,41 @@ def _shape(kind: str, x: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, 1, 8, 8) if kind == "cnn" else x
 
 
+@dataclass
+class Half:
+    """One half of the held-out digits: labels, errors, the baseline score and unit features."""
+
+    explainer: Explainer
+    y: np.ndarray
+    errors: np.ndarray  # (n,) bool: misclassified
+    softmax: np.ndarray  # (n, 1): 1 − max probability
+    features: dict[str, np.ndarray]  # "activation" / "conductance" → (n, hidden units)
+    names: list[tuple[str, int]]  # (layer, unit) of each feature column
+
+
+def held_out_half(model: nn.Module, kind: str, x: torch.Tensor, y: torch.Tensor,
+                  reference: torch.Tensor) -> Half:
+    """Score `model` on one half: its errors, max-softmax baseline and unit features."""
+    explainer = Explainer(model, _shape(kind, x), reference=_shape(kind, reference), n_steps=16)
+    probabilities = explainer.snapshot().probabilities
+    features, names = unit_features(explainer)
+    return Half(explainer, y.numpy(), probabilities.argmax(1) != y.numpy(),
+                1 - probabilities.max(1, keepdims=True), features, names)
+
+
+def intervention_effects(half: Half, units: list[tuple[str, int]]) -> dict[str, float]:
+    """Accuracy change on `half` when `units` are mean-ablated, and when they are scaled ×2."""
+    def accuracy() -> float:
+        return float((half.explainer.evaluate().argmax(1) == half.y).mean())
+    base, effects = accuracy(), {}
+    for label, mode, value in (("ablate", "mean", None), ("steer ×2", "scale", 2.0)):
+        for layer in dict.fromkeys(layer for layer, _ in units):
+            half.explainer.intervene(layer, [u for name, u in units if name == layer], mode, value=value)
+        effects[f"accuracy change: {label}"] = accuracy() - base
+        half.explainer.reset()
+    return effects
+
+
 def run_one(kind: str, training: str, seed: int) -> dict:
     """One model: error-flagging AUROC of every score, and the effect of ablating/steering."""
     data = datasets.load_digits_split(test_fraction=0.5, seed=seed)
@@ -73,45 +111,29 @@ def run_one(kind: str, training: str, seed: int) -> dict:
     model = datasets.train_classifier(model, _shape(kind, data.x_train), data.y_train,
                                       epochs=TRAINING[training][kind], seed=seed)
     order = np.random.default_rng(seed).permutation(len(data.y_test))
-    halves = order[: len(order) // 2], order[len(order) // 2:]
-    explainers, errors, softmax = [], [], []
-    for half in halves:
-        x, y = _shape(kind, data.x_test[half]), data.y_test[half].numpy()
-        explainer = Explainer(model, x, reference=_shape(kind, data.x_train), n_steps=16)
-        probabilities = explainer.snapshot().probabilities
-        explainers.append(explainer)
-        errors.append(probabilities.argmax(1) != y)
-        softmax.append(1 - probabilities.max(1, keepdims=True))
-    evaluation = explainers[1]
-    features_search, features_eval = (unit_features(e) for e in explainers)
-    names = features_search[1]
+    search, evaluation = (held_out_half(model, kind, data.x_test[half], data.y_test[half], data.x_train)
+                          for half in (order[: len(order) // 2], order[len(order) // 2:]))
     result = {"kind": kind, "training": training, "seed": seed,
-              "accuracy": 1 - float(np.mean(np.concatenate(errors))),
-              "errors (evaluation half)": int(errors[1].sum()),
-              "max softmax": auroc(errors[1], softmax[1][:, 0])}
-    if errors[0].all() or not errors[0].any():
+              "accuracy": 1 - float(np.mean(np.concatenate([search.errors, evaluation.errors]))),
+              "errors (evaluation half)": int(evaluation.errors.sum()),
+              "max softmax": auroc(evaluation.errors, evaluation.softmax[:, 0])}
+    if search.errors.all() or not search.errors.any():
         return {**result, **dict.fromkeys(SCORES[1:], float("nan")), "units": [],
                 "accuracy change: ablate": float("nan"), "accuracy change: steer ×2": float("nan")}
+    columns = {}
     for feature in ("activation", "conductance"):
-        columns = separating_units(features_search[0][feature], errors[0])
-        score = fitted_score(features_search[0][feature][:, columns], errors[0],
-                             features_eval[0][feature][:, columns])
-        result[f"units: {feature}"] = auroc(errors[1], score)
-        if feature == "activation":
-            chosen = [names[c] for c in columns]
-            combined = fitted_score(np.hstack([softmax[0], features_search[0][feature][:, columns]]),
-                                    errors[0],
-                                    np.hstack([softmax[1], features_eval[0][feature][:, columns]]))
-            result["max softmax + units"] = auroc(errors[1], combined)
-    result["units"] = [f"{layer}[{unit}]" for layer, unit in chosen]
-    y_eval = data.y_test[halves[1]].numpy()
-    base = float((evaluation.evaluate().argmax(1) == y_eval).mean())
-    for label, mode, value in (("ablate", "mean", None), ("steer ×2", "scale", 2.0)):
-        for layer in dict.fromkeys(layer for layer, _ in chosen):
-            evaluation.intervene(layer, [u for name, u in chosen if name == layer], mode, value=value)
-        result[f"accuracy change: {label}"] = float((evaluation.evaluate().argmax(1) == y_eval).mean()) - base
-        evaluation.reset()
-    return result
+        columns[feature] = separating_units(search.features[feature], search.errors)
+        score = fitted_score(search.features[feature][:, columns[feature]], search.errors,
+                             evaluation.features[feature][:, columns[feature]])
+        result[f"units: {feature}"] = auroc(evaluation.errors, score)
+    chosen = columns["activation"]
+    combined = fitted_score(np.hstack([search.softmax, search.features["activation"][:, chosen]]),
+                            search.errors,
+                            np.hstack([evaluation.softmax, evaluation.features["activation"][:, chosen]]))
+    result["max softmax + units"] = auroc(evaluation.errors, combined)
+    units = [search.names[c] for c in chosen]
+    result["units"] = [f"{layer}[{unit}]" for layer, unit in units]
+    return {**result, **intervention_effects(evaluation, units)}
 
 
 def run(seeds: int = 10, kinds: tuple[str, ...] = ("mlp", "cnn"),
