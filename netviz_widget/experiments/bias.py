@@ -126,14 +126,18 @@ def group_gap_ranking(model: nn.Module, x_audit: torch.Tensor,
     return sorted(ranked, key=lambda item: -abs(item[2]))
 
 
+def by_layer(units: list[tuple[str, int]]) -> dict[str, list[int]]:
+    """(layer, unit) pairs grouped by layer, units sorted."""
+    grouped: dict[str, list[int]] = {}
+    for layer, unit in units:
+        grouped.setdefault(layer, []).append(unit)
+    return {layer: sorted(chosen) for layer, chosen in grouped.items()}
+
+
 def mean_ablations(explainer: Explainer, units: list[tuple[str, int]]) -> list[Intervention]:
     """Mean ablation (over the explainer's reference) of `units`, one intervention per layer."""
-    by_layer: dict[str, list[int]] = {}
-    for layer, unit in units:
-        by_layer.setdefault(layer, []).append(unit)
-    return [make_intervention(explainer.graph, layer, sorted(chosen), "mean",
-                              reference=explainer.reference)
-            for layer, chosen in by_layer.items()]
+    return [make_intervention(explainer.graph, layer, chosen, "mean", reference=explainer.reference)
+            for layer, chosen in by_layer(units).items()]
 
 
 def approvals(explainer: Explainer, units: list[tuple[str, int]]) -> np.ndarray:
@@ -172,8 +176,8 @@ def measure(model: nn.Module, x: torch.Tensor, test: Loans, x_reference: torch.T
             units: list[tuple[str, int]], columns: dict[str, tuple[int, ...]]) -> dict:
     """Every metric of one variant on the test applicants."""
     explainer = Explainer(model, x, target=APPROVE, reference=x_reference, n_steps=16)
-    for intervention in mean_ablations(explainer, units):
-        explainer.intervene(intervention.layer, list(intervention.units), "mean")
+    for layer, chosen in by_layer(units).items():
+        explainer.intervene(layer, chosen, "mean")
     snapshot = explainer.snapshot()
     approved = snapshot.logits.argmax(1)
     ig = snapshot.input_scores
