@@ -43,17 +43,23 @@ def _run_all(page: Page, ready: str) -> None:
 
 def open_and_run_all(page: Page, url: str, ready: str = ".netviz-root[data-ready='1']",
                      timeout_s: float = 240, attempts: int = 3) -> None:
-    """Open a notebook, wait for an idle kernel (and reopen it), Run All, and wait for `ready`
+    """Start the notebook's kernel, open the notebook, Run All, and wait for `ready`
     and for every cell to finish. A run that ends without `ready` (a widget that did not render)
     is retried; a run that never ends, or `attempts` runs without `ready`, fail with the
     notebook's state (kernel, prompts, outputs) in the message."""
-    # Open twice: a page that is connected while its kernel starts may end up with a widget manager
-    # that misses the kernel's comms ("Error displaying widget: model not found"; seen on clean
-    # clones); a page opened on a running, idle kernel connects once and cleanly.
-    for _visit in range(2):
-        page.goto(url)
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        page.wait_for_selector(KERNEL_IDLE, state="attached", timeout=180_000)
+    # A page that is connected while its kernel starts may end up with a widget manager that misses
+    # the kernel's comms ("Error displaying widget: model not found"; seen on clean clones). So a
+    # throwaway page starts the kernel and waits until it is idle; the test's page then connects to
+    # the running kernel once and cleanly (and never sees the throwaway page's unload errors).
+    starter = page.context.browser.new_page()
+    try:
+        starter.goto(url)
+        starter.wait_for_selector(KERNEL_IDLE, state="attached", timeout=180_000)
+    finally:
+        starter.close()
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector(KERNEL_IDLE, state="attached", timeout=180_000)
     for _attempt in range(attempts):
         _run_all(page, ready)
         deadline, idle_since = time.time() + timeout_s, None
