@@ -103,13 +103,19 @@ export function createView(model, el) {
   const scene = () => {
     const highlightIds = model.get("highlight") ?? [];
     let highlight = null;
+    let highlighted = 0;
     if (highlightIds.length && topo) {
       highlight = new Uint8Array(topo.nUnits);
-      for (const id of highlightIds) if (id < topo.nUnits) highlight[id] = 1;
+      for (const id of highlightIds) {
+        if (id < topo.nUnits && !highlight[id]) {
+          highlight[id] = 1;
+          highlighted++;
+        }
+      }
     }
     return {
       layers: topo.layers, layout, src: topo.src, dst: topo.dst, adj: topo.adj, visibleMask,
-      activations: st.activations, inputMap: st.inputMap, ablated: st.ablated, highlight,
+      activations: st.activations, inputMap: st.inputMap, ablated: st.ablated, highlight, highlighted,
     };
   };
 
@@ -144,7 +150,7 @@ export function createView(model, el) {
     dirty.edges = dirty.nodes = dirty.overlay = false;
     root.dataset.ready = "1";
     root.dataset.seq = String(lastSeq);
-    root.dataset.highlighted = String(s.highlight ? s.highlight.reduce((n, v) => n + v, 0) : 0);
+    root.dataset.highlighted = String(s.highlighted);
   };
 
   const schedule = (...parts) => {
