@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Digits", "digits_cnn", "digits_mlp", "load_digits_split", "train_classifier"]
+__all__ = ["Digits", "FashionMNIST", "digits_cnn", "digits_mlp", "fashion_mnist", "load_digits_split",
+           "train_classifier"]
 
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
@@ -130,3 +132,81 @@ def digits_cnn(seed: int = 0) -> nn.Sequential:
     import copy
 
     return copy.deepcopy(_trained("cnn", seed))
+
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                   "Bag", "Ankle boot")
+FASHION_DEBIAN_ROOT = "/usr/share/datasets/fashion-mnist"
+_FASHION_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+                  "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+
+
+@dataclass(frozen=True)
+class FashionMNIST:
+    """Fashion-MNIST (Xiao et al. 2017): images (n, 1, 28, 28) float32 in [0, 1], labels int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: tuple[str, ...] = FASHION_CLASSES
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """One IDX file (optionally gzipped) as a uint8 array of its declared shape."""
+    import gzip
+
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        from .errors import InputError
+
+        raise InputError("root", "Fashion-MNIST IDX files of unsigned bytes", str(path))
+    n_dims = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(n_dims))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims)
+    if data.size != int(np.prod(shape)):
+        from .errors import InputError
+
+        raise InputError("root", f"an IDX file holding {int(np.prod(shape))} values", str(path))
+    return data.reshape(shape)
+
+
+def _find_fashion_file(folders: list[Path], stem: str) -> Path | None:
+    for folder in folders:
+        for name in (stem + ".gz", stem):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+@lru_cache(maxsize=2)
+def fashion_mnist(root: str | None = None) -> FashionMNIST:
+    """Load Fashion-MNIST's 60k training and 10k test images from IDX files on disk.
+
+    `root` is a folder holding the four IDX files (gzipped or not), or torchvision's layout
+    (`root/FashionMNIST/raw/`). Without `root`, the Debian package's folder
+    (`/usr/share/datasets/fashion-mnist`, from `apt-get install dataset-fashion-mnist`) is used.
+    Nothing is downloaded."""
+    from .errors import InputError
+
+    base = Path(root) if root is not None else Path(FASHION_DEBIAN_ROOT)
+    folders = [base, base / "FashionMNIST" / "raw", base / "raw"]
+    arrays: dict[str, np.ndarray] = {}
+    for key, stem in _FASHION_FILES.items():
+        path = _find_fashion_file(folders, stem)
+        if path is None:
+            raise InputError(
+                "root", f"a folder with Fashion-MNIST's IDX files ({stem}[.gz])", str(base),
+                "Install them with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or "
+                "download the four files from https://github.com/zalandoresearch/fashion-mnist and pass "
+                "fashion_mnist(root=<folder>) (torchvision's FashionMNIST/raw layout works too).")
+        arrays[key] = _read_idx(path)
+
+    def images(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+
+    def labels(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a.astype(np.int64))
+
+    return FashionMNIST(images(arrays["x_train"]), labels(arrays["y_train"]),
+                        images(arrays["x_test"]), labels(arrays["y_test"]))
