@@ -2,9 +2,29 @@ import { describe, expect, it } from "vitest";
 import { adjacency, bucketEdges, topKByMagnitude } from "./edges.js";
 
 describe("topKByMagnitude", () => {
-  it("keeps the k largest |values|, largest first, ties by index", () => {
+  it("keeps the k largest |values| in index order, ties by the lower index", () => {
     const values = new Float32Array([0.1, -5, 3, -3, 0]);
     expect(Array.from(topKByMagnitude(values, 3))).toEqual([1, 2, 3]);
+    expect(Array.from(topKByMagnitude(values, 2))).toEqual([1, 2]);
+    expect(Array.from(topKByMagnitude(new Float32Array([2, 1, 2, 2]), 2))).toEqual([0, 2]);
+  });
+
+  it("agrees with a full sort on random values with many ties, NaN ranked last", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (const n of [1, 10, 257, 5000]) {
+      const values = new Float32Array(n).map(() => Math.round((random() - 0.5) * 40) / 4);
+      if (n > 1) values[n >> 1] = Number.NaN;
+      const rank = (v) => (Number.isNaN(v) ? -1 : Math.abs(v));
+      const sorted = Array.from(values.keys()).sort((a, b) => rank(values[b]) - rank(values[a]) || a - b);
+      for (const k of [0, 1, n >> 2, n >> 1, n - 1, n]) {
+        const expected = sorted.slice(0, Math.max(0, k)).sort((a, b) => a - b);
+        expect(Array.from(topKByMagnitude(values, k))).toEqual(expected);
+      }
+    }
   });
 
   it("clamps k to the number of edges and to zero", () => {
