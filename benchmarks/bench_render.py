@@ -27,11 +27,13 @@ pages, same payloads) and prints new/old ratios of the medians.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import statistics
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import torch
 
@@ -263,12 +265,22 @@ LAB_CLICK = """async (label) => {
 }"""
 
 
+def browser_helper(name: str) -> ModuleType:
+    """A module of tests/browser/ loaded from its file (no sys.path change; an installed
+    distribution that ships a top-level `tests` package cannot shadow it)."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "browser" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"netviz_browser_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def lab_benchmark(browser, repeats: int) -> list[dict]:
     """Apply (timed) then Undo (untimed), `repeats` times per model, in a real JupyterLab."""
     import nbformat
 
-    from tests.browser.jupyter_server import JupyterLab  # run from the repository root
-    from tests.browser.lab import open_and_run_all, run_code_in_new_cell
+    JupyterLab = browser_helper("jupyter_server").JupyterLab
+    lab = browser_helper("lab")
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -282,7 +294,7 @@ def lab_benchmark(browser, repeats: int) -> list[dict]:
                 nbformat.write(notebook, server.root / f"{name}.ipynb")
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 try:
-                    open_and_run_all(page, server.url(f"lab/workspaces/{name}/tree/{name}.ipynb"))
+                    lab.open_and_run_all(page, server.url(f"lab/workspaces/{name}/tree/{name}.ipynb"))
                     page.locator(".netviz-root").first.scroll_into_view_if_needed()
                     clicks = []
                     for i in range(repeats + 1):
@@ -291,7 +303,7 @@ def lab_benchmark(browser, repeats: int) -> list[dict]:
                         if i:  # the first round warms up
                             clicks.append(click)
                         page.evaluate(LAB_CLICK, "Undo")
-                    kernel = json.loads(run_code_in_new_cell(page, LAB_REPORT))[1:]
+                    kernel = json.loads(lab.run_code_in_new_cell(page, LAB_REPORT))[1:]
                 finally:
                     page.close()
                 rows.append(lab_row(name, clicks, kernel))

@@ -1,0 +1,96 @@
+"""The canvas edge layer draws what the SVG export describes: same lines, colours, widths and
+opacities, pixel for pixel within anti-aliasing. The reference is independent of the canvas
+draw path (the SVG export's edge paths rasterised by the browser's SVG renderer), so any change
+to the renderer that alters the picture fails here."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from netviz_widget import NetViz
+from netviz_widget.datasets import mlp
+
+# In the page: the edge canvas's pixels vs the SVG export's edge paths (shifted by `shift` px)
+# drawn on a canvas of the same size. Both premultiplied and blurred 3×3 (anti-aliasing is
+# allowed to differ by a fraction of a pixel), then compared channel by channel (0–255).
+COMPARE = """async (shift) => {
+  const el = document.querySelector('.netviz-root').parentElement;
+  const canvas = el.querySelector('canvas.netviz-edges');
+  const w = canvas.width;
+  const h = canvas.height;
+  const got = canvas.getContext('2d').getImageData(0, 0, w, h).data;
+  const doc = new DOMParser().parseFromString(el.netviz.toSVG(), 'image/svg+xml');
+  const paths = [...doc.querySelectorAll('path[stroke-opacity]')];
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">` +
+    `<g transform="translate(${shift} 0)">${paths.map((p) => p.outerHTML).join('')}</g></svg>`;
+  const image = new Image();
+  image.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
+  await image.decode();
+  const reference = document.createElement('canvas');
+  reference.width = w;
+  reference.height = h;
+  reference.getContext('2d').drawImage(image, 0, 0);
+  const want = reference.getContext('2d').getImageData(0, 0, w, h).data;
+  const blurred = (data) => {
+    const pre = new Float32Array(w * h * 4);
+    for (let i = 0; i < w * h; i++) {
+      const a = data[4 * i + 3] / 255;
+      pre[4 * i] = data[4 * i] * a;
+      pre[4 * i + 1] = data[4 * i + 1] * a;
+      pre[4 * i + 2] = data[4 * i + 2] * a;
+      pre[4 * i + 3] = data[4 * i + 3];
+    }
+    const out = new Float32Array(w * h * 4);
+    for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) for (let c = 0; c < 4; c++) {
+      let sum = 0;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) sum += pre[4 * ((y + dy) * w + x + dx) + c];
+      }
+      out[4 * (y * w + x) + c] = sum / 9;
+    }
+    return out;
+  };
+  const a = blurred(got);
+  const b = blurred(want);
+  let painted = 0, paintedReference = 0, far = 0, total = 0;
+  for (let i = 0; i < w * h; i++) {
+    if (got[4 * i + 3] > 0) painted++;
+    if (want[4 * i + 3] > 0) paintedReference++;
+    let d = 0;
+    for (let c = 0; c < 4; c++) d = Math.max(d, Math.abs(a[4 * i + c] - b[4 * i + c]));
+    total += d;
+    if (d > 16) far++;
+  }
+  return { edges: paths.length, painted, paintedReference, pixels: w * h, far, mean: total / (w * h) };
+}"""
+
+
+def open_view(chromium, tmp_path, widths, intervene=True):
+    model = mlp(widths, seed=0).eval()
+    x = torch.rand(1, widths[0], generator=torch.Generator().manual_seed(0))
+    viz = NetViz(model, x, n_steps=8, input_image=False, height=500)
+    viz.view.top_k = len(viz.view.topology["edges"]["src"]["buffer"]) // 4  # every shipped edge
+    if intervene:
+        viz.intervene("fc1", [0, 1], "zero")
+    path = viz.save_html(tmp_path / "view.html")
+    page = chromium.new_page(viewport={"width": 1100, "height": 800}, device_scale_factor=1)
+    page.goto(path.as_uri())
+    page.wait_for_selector(".netviz-root[data-ready='1']", timeout=30_000)
+    return page
+
+
+@pytest.mark.parametrize("widths", [(32, 48, 24, 10), (64, 96, 48, 10)], ids=["3k-edges", "11k-edges"])
+def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths):
+    page = open_view(chromium, tmp_path, widths)
+    try:
+        same = page.evaluate(COMPARE, 0)
+        shifted = page.evaluate(COMPARE, 1)  # the same check must see a 1-px displacement
+    finally:
+        page.close()
+    assert same["edges"] >= 8  # several colour buckets
+    assert same["painted"] > 0.2 * same["pixels"]  # a real picture, not an empty canvas
+    assert abs(same["painted"] - same["paintedReference"]) < 0.02 * same["pixels"]
+    assert same["far"] < 0.001 * same["pixels"], same
+    assert same["mean"] < 0.5, same
+    assert shifted["far"] > 10 * max(same["far"], 100), (same, shifted)
