@@ -83,6 +83,25 @@ export function bucketEdges(indices, values, half = 8) {
   return { buckets, extent };
 }
 
+/** Lines wider than one device pixel drawn at their width, at most (≈ 20k thin lines' cost). */
+export const WIDE_LINE_BUDGET = 2000;
+
+/**
+ * Line width of each bucket: `widths` (world units) as given while at most `budget` lines are
+ * wider than one device pixel, else each capped at one device pixel (1 / `devicePerWorld`).
+ * @param {number[]} widths  per bucket
+ * @param {number[]} counts  lines per bucket
+ * @param {number} devicePerWorld  device pixels per world unit
+ */
+export function capLineWidths(widths, counts, devicePerWorld, budget = WIDE_LINE_BUDGET) {
+  const thin = 1 / devicePerWorld;
+  let wide = 0;
+  widths.forEach((w, i) => {
+    if (w > thin) wide += counts[i];
+  });
+  return wide > budget ? widths.map((w) => Math.min(w, thin)) : [...widths];
+}
+
 /**
  * Per-unit adjacency (CSR) of edges: for unit u, edge ids in ids[start[u] .. start[u+1]).
  * Both directions: an edge is listed for its source and its destination.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adjacency, bucketEdges, topKByMagnitude } from "./edges.js";
+import { adjacency, bucketEdges, capLineWidths, topKByMagnitude } from "./edges.js";
 
 describe("topKByMagnitude", () => {
   it("keeps the k largest |values| in index order, ties by the lower index", () => {
@@ -56,5 +56,16 @@ describe("adjacency", () => {
     expect(of(1)).toEqual([2]);
     expect(of(2)).toEqual([0, 2]);
     expect(of(3)).toEqual([1]);
+  });
+});
+
+describe("capLineWidths", () => {
+  it("keeps the widths while few lines are wider than one device pixel", () => {
+    expect(capLineWidths([0.5, 1.5], [10000, 100], 1, 2000)).toEqual([0.5, 1.5]);
+  });
+
+  it("caps every line at one device pixel past the budget, never widens one", () => {
+    expect(capLineWidths([0.5, 1.5, 1.2], [10, 1500, 600], 1, 2000)).toEqual([0.5, 1, 1]);
+    expect(capLineWidths([0.6, 1.2], [3000, 0], 2, 2000)).toEqual([0.5, 0.5]); // a 2× screen
   });
 });

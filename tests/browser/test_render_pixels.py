@@ -22,7 +22,9 @@ COMPARE = """async (shift) => {
   const got = canvas.getContext('2d').getImageData(0, 0, w, h).data;
   const doc = new DOMParser().parseFromString(el.netviz.toSVG(), 'image/svg+xml');
   const paths = [...doc.querySelectorAll('path[stroke-opacity]')];
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">` +
+  const css = [parseFloat(canvas.style.width), parseFloat(canvas.style.height)];
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" ` +
+    `viewBox="0 0 ${css[0]} ${css[1]}">` +
     `<g transform="translate(${shift} 0)">${paths.map((p) => p.outerHTML).join('')}</g></svg>`;
   const image = new Image();
   image.src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }));
@@ -66,13 +68,13 @@ COMPARE = """async (shift) => {
 }"""
 
 
-def open_view(chromium, tmp_path, widths, intervene=True):
+def open_view(chromium, tmp_path, widths, edge_color="score"):
     model = mlp(widths, seed=0).eval()
     x = torch.rand(1, widths[0], generator=torch.Generator().manual_seed(0))
     viz = NetViz(model, x, n_steps=8, input_image=False, height=500)
     viz.view.top_k = len(viz.view.topology["edges"]["src"]["buffer"]) // 4  # every shipped edge
-    if intervene:
-        viz.intervene("fc1", [0, 1], "zero")
+    viz.view.edge_color = edge_color
+    viz.intervene("fc1", [0, 1], "zero")
     path = viz.save_html(tmp_path / "view.html")
     page = chromium.new_page(viewport={"width": 1100, "height": 800}, device_scale_factor=1)
     page.goto(path.as_uri())
@@ -80,9 +82,17 @@ def open_view(chromium, tmp_path, widths, intervene=True):
     return page
 
 
-@pytest.mark.parametrize("widths", [(32, 48, 24, 10), (64, 96, 48, 10)], ids=["3k-edges", "11k-edges"])
-def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths):
-    page = open_view(chromium, tmp_path, widths)
+SMALL, MEDIUM = (32, 48, 24, 10), (64, 96, 48, 10)
+
+
+# Edge scores: nearly every line under one device pixel. Weights: half the lines wider (1,464
+# here, within the renderer's budget of wide lines; past it, or on a 2× screen with thousands of
+# lines, lines are capped at one device pixel: a level of detail, see js/edges.js).
+@pytest.mark.parametrize(("widths", "edge_color"), [
+    (SMALL, "score"), (MEDIUM, "score"), (SMALL, "weight")],
+    ids=["3k-scores", "11k-scores", "3k-weights"])
+def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths, edge_color):
+    page = open_view(chromium, tmp_path, widths, edge_color)
     try:
         same = page.evaluate(COMPARE, 0)
         shifted = page.evaluate(COMPARE, 1)  # the same check must see a 1-px displacement
@@ -92,5 +102,5 @@ def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths):
     assert same["painted"] > 0.2 * same["pixels"]  # a real picture, not an empty canvas
     assert abs(same["painted"] - same["paintedReference"]) < 0.02 * same["pixels"]
     assert same["far"] < 0.001 * same["pixels"], same
-    assert same["mean"] < 0.5, same
+    assert same["mean"] < 1.0, same
     assert shifted["far"] > 10 * max(same["far"], 100), (same, shifted)
