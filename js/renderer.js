@@ -5,6 +5,7 @@ import { bucketEdges, capLineWidths } from "./edges.js";
 import { bucketCentre, divergingColor, divergingRgb, maxAbs, normalise } from "./scales.js";
 
 const HALF = 8;
+const HIGHLIGHT_BOLD_MAX = 200; // highlighted lines drawn 1.6 px wide, at most
 
 function makeCanvas(className) {
   const canvas = document.createElement("canvas");
@@ -182,7 +183,11 @@ export class Renderer {
     const units = new Set(selected);
     if (hovered >= 0) units.add(hovered);
     const { start, ids } = scene.adj;
-    ctx.lineWidth = 1.6 / t.k;
+    let count = 0;
+    for (const u of units) for (let i = start[u]; i < start[u + 1]; i++) count += scene.visibleMask[ids[i]];
+    // a few highlighted lines are drawn bold; a wide unit's hundreds as thin lines (wide lines
+    // cost ~10× in software and a hover must stay within a frame)
+    ctx.lineWidth = count > HIGHLIGHT_BOLD_MAX ? 1 / (t.k * this.dpr) : 1.6 / t.k;
     ctx.strokeStyle = colors.highlight;
     ctx.beginPath();
     for (const u of units) {
