@@ -104,3 +104,32 @@ def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths, edge_colo
     assert same["far"] < 0.001 * same["pixels"], same
     assert same["mean"] < 1.0, same
     assert shifted["far"] > 10 * max(same["far"], 100), (same, shifted)
+
+
+def test_drawing_reads_no_pixels_back(chromium, tmp_path):
+    """A readback stalls the page until the canvas is rasterised: the view never does one (a
+    benchmark that wants the time until pixels reads them back itself)."""
+    page = chromium.new_page(viewport={"width": 1100, "height": 800})
+    page.add_init_script("""
+        window.readbacks = 0;
+        const original = CanvasRenderingContext2D.prototype.getImageData;
+        CanvasRenderingContext2D.prototype.getImageData = function (...args) {
+            window.readbacks++;
+            return original.apply(this, args);
+        };""")
+    model = mlp(SMALL, seed=0).eval()
+    viz = NetViz(model, torch.rand(1, SMALL[0]), n_steps=8, input_image=False)
+    try:
+        page.goto(viz.save_html(tmp_path / "view.html").as_uri())
+        page.wait_for_selector(".netviz-root[data-ready='1']", timeout=30_000)
+        handle = "document.querySelector('.netviz-root').parentElement.netviz"
+        x, y = page.evaluate(f"{handle}.unitPosition('fc1', 3)")
+        box = page.locator(".netviz-stage").bounding_box()
+        page.mouse.move(box["x"] + x, box["y"] + y)  # hover: overlay
+        page.locator(".netviz-tooltip").wait_for(state="visible", timeout=5_000)
+        trace = page.evaluate(f"{handle}.redraw()")  # every layer
+        page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        assert page.evaluate("window.readbacks") == 0
+        assert trace["drawEnd"] >= trace["drawStart"] > 0
+    finally:
+        page.close()
