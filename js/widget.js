@@ -321,7 +321,7 @@ export function createView(model, el) {
     ["change:topology", onTopology],
     ["change:state", onState],
     ["change:selection", onSelection],
-    ["change:node_color", onColors],
+    ["change:node_color", () => schedule("nodes")], // the edge layer stays as drawn
     ["change:edge_color", onColors],
     ["change:top_k", refilter],
     ["change:drilldown", onDrill],

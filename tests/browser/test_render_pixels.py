@@ -133,3 +133,31 @@ def test_drawing_reads_no_pixels_back(chromium, tmp_path):
         assert trace["drawEnd"] >= trace["drawStart"] > 0
     finally:
         page.close()
+
+
+def test_node_colour_change_redraws_nodes_not_edges(chromium, tmp_path):
+    page = chromium.new_page(viewport={"width": 1100, "height": 800})
+    page.add_init_script("""
+        window.strokes = {};
+        const original = CanvasRenderingContext2D.prototype.stroke;
+        CanvasRenderingContext2D.prototype.stroke = function (...args) {
+            const name = this.canvas.className;
+            window.strokes[name] = (window.strokes[name] ?? 0) + 1;
+            return original.apply(this, args);
+        };""")
+    viz = NetViz(mlp(SMALL, seed=0).eval(), torch.rand(1, SMALL[0]), n_steps=8, input_image=False)
+    try:
+        page.goto(viz.save_html(tmp_path / "view.html").as_uri())
+        page.wait_for_selector(".netviz-root[data-ready='1']", timeout=30_000)
+        frame = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        page.evaluate(frame)
+        page.evaluate("window.strokes = {}")
+        page.evaluate("window.netvizModel.set('node_color', 'activation')")
+        page.evaluate(frame)
+        strokes = page.evaluate("window.strokes")
+        assert strokes.get("netviz-nodes", 0) > 0 and strokes.get("netviz-edges", 0) == 0, strokes
+        page.evaluate("window.netvizModel.set('edge_color', 'weight')")
+        page.evaluate(frame)
+        assert page.evaluate("window.strokes")["netviz-edges"] > 0
+    finally:
+        page.close()
