@@ -1,10 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { adjacency, bucketEdges, topKByMagnitude } from "./edges.js";
+import { adjacency, bucketEdges, capLineWidths, topKByMagnitude } from "./edges.js";
 
 describe("topKByMagnitude", () => {
-  it("keeps the k largest |values|, largest first, ties by index", () => {
+  it("keeps the k largest |values| in index order, ties by the lower index", () => {
     const values = new Float32Array([0.1, -5, 3, -3, 0]);
     expect(Array.from(topKByMagnitude(values, 3))).toEqual([1, 2, 3]);
+    expect(Array.from(topKByMagnitude(values, 2))).toEqual([1, 2]);
+    expect(Array.from(topKByMagnitude(new Float32Array([2, 1, 2, 2]), 2))).toEqual([0, 2]);
+  });
+
+  it("agrees with a full sort on random values with many ties, NaN ranked last", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (const n of [1, 10, 257, 5000]) {
+      const values = new Float32Array(n).map(() => Math.round((random() - 0.5) * 40) / 4);
+      if (n > 1) values[n >> 1] = Number.NaN;
+      const rank = (v) => (Number.isNaN(v) ? -1 : Math.abs(v));
+      const sorted = Array.from(values.keys()).sort((a, b) => rank(values[b]) - rank(values[a]) || a - b);
+      for (const k of [0, 1, n >> 2, n >> 1, n - 1, n]) {
+        const expected = sorted.slice(0, Math.max(0, k)).sort((a, b) => a - b);
+        expect(Array.from(topKByMagnitude(values, k))).toEqual(expected);
+      }
+    }
   });
 
   it("clamps k to the number of edges and to zero", () => {
@@ -36,5 +56,16 @@ describe("adjacency", () => {
     expect(of(1)).toEqual([2]);
     expect(of(2)).toEqual([0, 2]);
     expect(of(3)).toEqual([1]);
+  });
+});
+
+describe("capLineWidths", () => {
+  it("keeps the widths while few lines are wider than one device pixel", () => {
+    expect(capLineWidths([0.5, 1.5], [10000, 100], 1, 2000)).toEqual([0.5, 1.5]);
+  });
+
+  it("caps every line at one device pixel past the budget, never widens one", () => {
+    expect(capLineWidths([0.5, 1.5, 1.2], [10, 1500, 600], 1, 2000)).toEqual([0.5, 1, 1]);
+    expect(capLineWidths([0.6, 1.2], [3000, 0], 2, 2000)).toEqual([0.5, 0.5]); // a 2× screen
   });
 });

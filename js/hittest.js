@@ -49,15 +49,28 @@ export function segmentDistance(px, py, ax, ay, bx, by) {
   return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
 }
 
-/** The visible edge nearest to (px, py) within `tolerance`, or -1. */
+/**
+ * The visible edge nearest to (px, py) within `tolerance`, or -1 (ties: the later edge).
+ * One pass of multiply-adds per edge: an edge whose line is farther than `tolerance`
+ * (|cross product| > tolerance × length) is rejected before the exact segment distance.
+ */
 export function hitEdge(visible, src, dst, x, y, px, py, tolerance) {
   let best = -1;
   let bestD = tolerance;
-  for (const e of visible) {
+  const tol2 = tolerance * tolerance;
+  for (let i = 0; i < visible.length; i++) {
+    const e = visible[i];
     const a = src[e];
     const b = dst[e];
-    if (px < Math.min(x[a], x[b]) - tolerance || px > Math.max(x[a], x[b]) + tolerance) continue;
-    const d = segmentDistance(px, py, x[a], y[a], x[b], y[b]);
+    const ax = x[a];
+    const bx = x[b];
+    if ((px < ax - tolerance && px < bx - tolerance) || (px > ax + tolerance && px > bx + tolerance)) continue;
+    const ay = y[a];
+    const dx = bx - ax;
+    const dy = y[b] - ay;
+    const cross = (px - ax) * dy - (py - ay) * dx;
+    if (cross * cross > tol2 * (dx * dx + dy * dy)) continue;
+    const d = segmentDistance(px, py, ax, ay, bx, y[b]);
     if (d <= bestD) {
       best = e;
       bestD = d;

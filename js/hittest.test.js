@@ -39,4 +39,32 @@ describe("edges", () => {
     expect(hitEdge([0], src, dst, x, y, 50, 48, 4)).toBe(-1);
     expect(hitEdge([0, 1], src, dst, x, y, 50, 25, 4)).toBe(-1);
   });
+
+  it("agrees with the exact distance to every segment (random edges, many points)", () => {
+    let seed = 3;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const n = 60;
+    const x = new Float32Array(n).map(() => Math.floor(random() * 4) * 100);
+    const y = new Float32Array(n).map(() => random() * 300);
+    const src = new Uint32Array(400).map(() => Math.floor(random() * n));
+    const dst = new Uint32Array(400).map(() => Math.floor(random() * n));
+    const visible = Uint32Array.from(src.keys());
+    for (let k = 0; k < 300; k++) {
+      const px = random() * 320 - 10;
+      const py = random() * 320 - 10;
+      let best = -1;
+      let bestD = 3;
+      for (const e of visible) {
+        const d = segmentDistance(px, py, x[src[e]], y[src[e]], x[dst[e]], y[dst[e]]);
+        if (d <= bestD) {
+          best = e;
+          bestD = d;
+        }
+      }
+      expect(hitEdge(visible, src, dst, x, y, px, py, 3)).toBe(best);
+    }
+  });
 });

@@ -1,10 +1,11 @@
 // The one renderer: three stacked canvases. Edges (the bulk: straight thin lines, one path
 // per colour bucket), nodes, and an overlay for hover/selection highlights so that a hover
 // never redraws every edge.
-import { bucketEdges } from "./edges.js";
+import { bucketEdges, capLineWidths } from "./edges.js";
 import { bucketCentre, divergingColor, divergingRgb, maxAbs, normalise } from "./scales.js";
 
 const HALF = 8;
+const HIGHLIGHT_BOLD_MAX = 200; // highlighted lines drawn 1.6 px wide, at most
 
 function makeCanvas(className) {
   const canvas = document.createElement("canvas");
@@ -60,7 +61,12 @@ export class Renderer {
     return ctx;
   }
 
-  /** Draw `visible` edges coloured by `values` (edge scores or weights). */
+  /**
+   * Draw `visible` edges coloured by `values` (edge scores or weights): straight lines, one
+   * path per colour bucket (and per pass when a highlight dims the rest). Lines wider than one
+   * device pixel cost ~10× a thin one in software rasterisers; past a budget of such lines
+   * (edge weights, 2× screens) every line is drawn at most one device pixel wide.
+   */
   drawEdges(scene, t, visible, values) {
     this.edgesCanvas.style.transform = "";
     const ctx = this.context(this.edgesCanvas, t, this.edgeScale);
@@ -71,12 +77,14 @@ export class Renderer {
     }
     const { buckets } = this.bucketed;
     const dim = scene.highlight;
+    // at half resolution the lines are drawn half as wide (a dense haze either way)
+    const base = buckets.map((_, bucket) => (0.5 + Math.abs(bucketCentre(bucket, HALF))) / (t.k * (this.edgeScale < 1 ? 2 : 1)));
+    const widths = capLineWidths(base, buckets.map((ids) => ids.length), this.dpr * this.edgeScale * t.k);
     buckets.forEach((ids, bucket) => {
       if (!ids.length) return;
       const strength = Math.abs(bucketCentre(bucket, HALF));
-      const [r, g, b] = divergingRgb(bucketCentre(bucket, HALF) * 1.0);
-      // thick lines cost ~10× in software; at half resolution keep them one device pixel wide
-      ctx.lineWidth = (0.5 + 1.0 * strength) / (t.k * (this.edgeScale < 1 ? 2 : 1));
+      const [r, g, b] = divergingRgb(bucketCentre(bucket, HALF));
+      ctx.lineWidth = widths[bucket];
       for (const pass of dim ? [false, true] : [true]) {
         ctx.strokeStyle = `rgba(${r},${g},${b},${pass ? 0.15 + 0.75 * strength : 0.05})`;
         ctx.beginPath();
@@ -175,7 +183,11 @@ export class Renderer {
     const units = new Set(selected);
     if (hovered >= 0) units.add(hovered);
     const { start, ids } = scene.adj;
-    ctx.lineWidth = 1.6 / t.k;
+    let count = 0;
+    for (const u of units) for (let i = start[u]; i < start[u + 1]; i++) count += scene.visibleMask[ids[i]];
+    // a few highlighted lines are drawn bold; a wide unit's hundreds as thin lines (wide lines
+    // cost ~10× in software and a hover must stay within a frame)
+    ctx.lineWidth = count > HIGHLIGHT_BOLD_MAX ? 1 / (t.k * this.dpr) : 1.6 / t.k;
     ctx.strokeStyle = colors.highlight;
     ctx.beginPath();
     for (const u of units) {

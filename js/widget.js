@@ -68,7 +68,6 @@ export function createView(model, el) {
   let t = fitTransform();
   let visible = new Uint32Array(0);
   let visibleMask = new Uint8Array(0);
-  let ranked = null; // edges sorted by |value| once per value array; a top-k change slices it
   let hovered = -1;
   let hoveredEdge = -1;
   let lastSeq = -1;
@@ -122,35 +121,39 @@ export function createView(model, el) {
   const edgeValues = () => (model.get("edge_color") === "weight" ? topo.weight : st.edgeScores);
   const nodeValues = () => (model.get("node_color") === "activation" ? st.activations : st.nodeScores);
 
-  const timings = { edges: 0, nodes: 0, overlay: 0 };
-  const timed = (part, canvas, fn) => {
+  // When the last state arrived, was decoded and drawn (performance.now() ms), and how long
+  // each layer's drawing calls took. No pixel readback here: a harness that wants the time
+  // until pixels reads them back itself (benchmarks/bench_render.py).
+  const trace = { seq: -1, stateAt: 0, decodedAt: 0, drawStart: 0, drawEnd: 0, edges: 0, nodes: 0, overlay: 0 };
+  const timed = (part, fn) => {
     const start = performance.now();
     fn();
-    canvas.getContext("2d").getImageData(0, 0, 1, 1); // readback: the pixels are really there
-    timings[part] = performance.now() - start;
+    trace[part] = performance.now() - start;
   };
 
   const draw = () => {
     frame = 0;
     if (!topo || !st || !layout) return;
+    trace.drawStart = performance.now();
     const s = scene();
     if (dirty.edges) {
-      timed("edges", renderer.edgesCanvas, () => renderer.drawEdges(s, t, visible, edgeValues()));
+      timed("edges", () => renderer.drawEdges(s, t, visible, edgeValues()));
       edgesAt = t;
     }
     if (dirty.nodes) {
-      timed("nodes", renderer.nodesCanvas, () => renderer.drawNodes(s, t, nodeValues(), colors()));
+      timed("nodes", () => renderer.drawNodes(s, t, nodeValues(), colors()));
       panels.renderLayerLabels(labels, topo.layers, layout.columns, t);
       panels.renderLegend(legend, { nodeMetric: model.get("node_color"), edgeMetric: model.get("edge_color"), extent: maxAbs(edgeValues()) });
     }
     if (dirty.overlay) {
       const options = { hovered, hoveredEdge, selected: selectedIds(), colors: colors() };
-      timed("overlay", renderer.overlayCanvas, () => renderer.drawOverlay(s, t, options));
+      timed("overlay", () => renderer.drawOverlay(s, t, options));
     }
     dirty.edges = dirty.nodes = dirty.overlay = false;
     root.dataset.ready = "1";
     root.dataset.seq = String(lastSeq);
     root.dataset.highlighted = String(s.highlighted);
+    trace.drawEnd = performance.now();
   };
 
   const schedule = (...parts) => {
@@ -172,8 +175,7 @@ export function createView(model, el) {
   const refilter = () => {
     if (!topo || !st) return;
     const values = edgeValues();
-    if (ranked?.values !== values) ranked = { values, order: topKByMagnitude(values, values.length) };
-    visible = ranked.order.subarray(0, Math.max(0, Math.min(model.get("top_k") ?? 2000, values.length)));
+    visible = topKByMagnitude(values, model.get("top_k") ?? 2000);
     renderer.setEdgeDetail(visible.length);
     visibleMask = new Uint8Array(topo.src.length);
     for (const e of visible) visibleMask[e] = 1;
@@ -198,7 +200,6 @@ export function createView(model, el) {
       throw new RangeError("edges refer to units that do not exist");
     }
     topo = decoded;
-    ranked = null;
     t = fitTransform();
     relayout();
     onState();
@@ -208,6 +209,7 @@ export function createView(model, el) {
     const value = model.get("state");
     if (!topo || !value?.node_scores) return;
     if (typeof value.seq === "number" && value.seq < lastSeq) return; // never show an older state
+    const arrived = performance.now();
     const decoded = decodeState(value, topo.nUnits);
     if (decoded.nodeScores.length !== topo.nUnits || decoded.activations.length !== topo.nUnits || decoded.edgeScores.length !== topo.src.length) {
       return; // scores for another topology (a group just expanded): the matching ones follow
@@ -218,6 +220,7 @@ export function createView(model, el) {
     panels.renderHeader(header, value, topo.labels);
     refilter();
     schedule("edges", "nodes", "overlay");
+    Object.assign(trace, { seq: lastSeq, stateAt: arrived, decodedAt: performance.now() });
   });
 
   const unitLines = (k) => {
@@ -318,7 +321,7 @@ export function createView(model, el) {
     ["change:topology", onTopology],
     ["change:state", onState],
     ["change:selection", onSelection],
-    ["change:node_color", onColors],
+    ["change:node_color", () => schedule("nodes")], // the edge layer stays as drawn
     ["change:edge_color", onColors],
     ["change:top_k", refilter],
     ["change:drilldown", onDrill],
@@ -331,15 +334,15 @@ export function createView(model, el) {
   const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => relayout());
   observer?.observe(stage);
 
-  // A small handle for tests, benchmarks and debugging: where a unit is on screen, the last
-  // draw time of each canvas layer (ms, including a pixel readback), a synchronous redraw.
+  // A small handle for tests, benchmarks and debugging: where a unit is on screen, the trace of
+  // the last update (timestamps, drawing-call time per layer), a synchronous redraw.
   el.netviz = {
-    timings,
+    trace,
     redraw() {
       dirty.edges = dirty.nodes = dirty.overlay = true;
       if (frame) cancelAnimationFrame(frame);
       draw();
-      return { ...timings };
+      return { ...trace };
     },
     /** Send a selection as the pointer would (tests and scripted demos). */
     requestSelection(selection) {
