@@ -64,3 +64,17 @@ def test_a_bad_node_index_from_the_view_is_refused(viz):
     viz.view.selection = [["0", 63]]
     assert viz.view.error.startswith("Rejected a selection from the view.")
     assert "[0, 63)" in viz.view.error
+
+
+def test_repr_is_one_short_line(viz):
+    text = repr(viz)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("NetViz(Sequential 6-1000-300-3, 2 inputs, example 0, 0 interventions")
+
+
+def test_a_circuit_share_above_100_percent_is_worded_as_mixed_signs():
+    from netviz_widget.explanation import _share_words
+
+    assert _share_words(0.88) == "88% of the layer's attribution"
+    over = _share_words(1.04)
+    assert over.startswith("104% of the layer's net attribution") and "push against" in over
