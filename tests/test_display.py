@@ -78,3 +78,14 @@ def test_a_circuit_share_above_100_percent_is_worded_as_mixed_signs():
     assert _share_words(0.88) == "88% of the layer's attribution"
     over = _share_words(1.04)
     assert over.startswith("104% of the layer's net attribution") and "push against" in over
+
+
+def test_the_plots_panel_waits_for_bokehjs_around_the_bokeh_widget(viz):
+    from jupyter_bokeh.widgets import BokehModel
+
+    from netviz_widget.plots import BOKEH_WAIT_MS, BokehGate
+
+    panel = viz.children[-1]
+    assert isinstance(panel, BokehGate) and panel is viz.plots.widget
+    assert isinstance(panel.plots, BokehModel) and panel.wait_ms == BOKEH_WAIT_MS
+    assert panel.get_state()["plots"] == f"IPY_MODEL_{panel.plots.model_id}"
