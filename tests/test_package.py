@@ -53,3 +53,18 @@ def test_the_demo_says_how_to_get_jupyterlab_when_it_is_missing():
     assert "pip install -e '.[lab]'" in next_step(False)
     assert next_step(True).endswith("jupyter lab notebooks/01_quickstart.ipynb")
     assert "'.[lab]'" not in next_step(True)
+
+
+def test_ci_runs_every_tier_and_summarises_them_even_when_one_fails():
+    script = ("source .ci/tiers.sh; tier first true; tier broken false; tier after 'echo' ran-after; "
+              "summarise")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 1, result
+    assert "ran-after" in result.stdout  # the tier after the failing one still ran
+    lines = result.stdout.splitlines()
+    summary = [line.split() for line in lines if line.startswith(("PASS", "FAIL"))]
+    assert [(s[0], s[-1]) for s in summary] == [("PASS", "first"), ("FAIL", "broken"), ("PASS", "after")]
+    assert all(s[1].endswith("s") for s in summary) and lines[-1] == "some tiers FAILED"
+    ok = subprocess.run(["bash", "-c", "source .ci/tiers.sh; tier one true; summarise"], cwd=ROOT,
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.splitlines()[-1] == "all 1 tiers passed"
