@@ -1,7 +1,8 @@
 """netviz_widget: look inside small neural networks and change them while you look.
 
 Headless: ``Explainer(model, x)`` (scores, interventions, undo). In a notebook:
-``display(NetViz(model, x))``. Captum and the widget stack load lazily on first use.
+``display(NetViz(model, x))``. torch, Captum and the widget stack load lazily on first use (so
+that ``netviz --help`` answers at once).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from .errors import NetVizError
-from .graph import EdgeBlock, LayeredGraph, UnitLayer
-from .interventions import MODES, Intervention, intervened, make_intervention
 
 try:
     __version__ = version("netviz_widget")
@@ -20,6 +19,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 _LAZY = {
+    "EdgeBlock": "netviz_widget.graph",
+    "LayeredGraph": "netviz_widget.graph",
+    "UnitLayer": "netviz_widget.graph",
+    "MODES": "netviz_widget.interventions",
+    "Intervention": "netviz_widget.interventions",
+    "intervened": "netviz_widget.interventions",
+    "make_intervention": "netviz_widget.interventions",
     "Explainer": "netviz_widget.explainer",
     "Snapshot": "netviz_widget.snapshot",
     "NeuronView": "netviz_widget.snapshot",

@@ -1,7 +1,8 @@
 """Bundled demo data and models: scikit-learn's 8×8 digits, a small MLP and a small CNN.
 
-Everything is deterministic (fixed split, fixed seeds) and trains in about a second on a
-CPU; trained models are cached per process. Nothing is downloaded.
+Everything is deterministic (fixed split, fixed seeds) and trains in a few seconds on a CPU
+(``netviz demo`` prints the time it took); trained models are cached per process. Nothing is
+downloaded.
 """
 
 from __future__ import annotations
@@ -84,17 +85,20 @@ def cnn(seed: int = 0) -> nn.Sequential:
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 60,
                      lr: float = 1e-2, batch_size: int = 128, weight_decay: float = 0.0,
-                     seed: int = 0, penalty: Callable[[], torch.Tensor] | None = None) -> nn.Module:
+                     seed: int = 0, penalty: Callable[[], torch.Tensor] | None = None,
+                     progress: str | None = None) -> nn.Module:
     """Train `model` with Adam and cross-entropy (deterministic for a seed); returns it in
     eval mode. `penalty`, called after each batch's forward pass, is added to the loss (e.g. a
-    sparsity term on activations captured by hooks). The caller's global RNG state is left
-    untouched."""
+    sparsity term on activations captured by hooks). `progress`, a description, shows a progress
+    bar over the epochs. The caller's global RNG state is left untouched."""
+    from tqdm.auto import tqdm
+
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         loss_fn = nn.CrossEntropyLoss()
         model.train()
-        for _ in range(epochs):
+        for _ in tqdm(range(epochs), desc=progress, unit="epoch", disable=progress is None):
             order = torch.randperm(x.shape[0])
             for start in range(0, x.shape[0], batch_size):
                 batch = order[start:start + batch_size]
@@ -111,27 +115,37 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(x).argmax(dim=1) == y).float().mean())
 
 
-@lru_cache(maxsize=4)
-def _trained(kind: str, seed: int) -> nn.Module:
-    data = load_digits_split()
-    if kind == "mlp":
-        return train_classifier(mlp(seed=seed), data.x_train, data.y_train, epochs=40, seed=seed)
-    return train_classifier(cnn(seed=seed), data.images(data.x_train), data.y_train, epochs=25,
-                            seed=seed)
+_TRAINED: dict[tuple[str, int], nn.Module] = {}
 
 
-def digits_mlp(seed: int = 0) -> nn.Sequential:
-    """A trained digits MLP 64-32-16-10 (a fresh copy; ≈ 96% test accuracy)."""
+def _trained(kind: str, seed: int, progress: bool) -> nn.Module:
+    if (kind, seed) not in _TRAINED:
+        data = load_digits_split()
+        desc = f"training the digits {kind.upper()}" if progress else None
+        if kind == "mlp":
+            model = train_classifier(mlp(seed=seed), data.x_train, data.y_train, epochs=40, seed=seed,
+                                     progress=desc)
+        else:
+            model = train_classifier(cnn(seed=seed), data.images(data.x_train), data.y_train,
+                                     epochs=25, seed=seed, progress=desc)
+        _TRAINED[(kind, seed)] = model
+    return _TRAINED[(kind, seed)]
+
+
+def digits_mlp(seed: int = 0, progress: bool = False) -> nn.Sequential:
+    """A trained digits MLP 64-32-16-10 (a fresh copy; ≈ 96% test accuracy); `progress` shows a
+    progress bar while it trains (once per process)."""
     import copy
 
-    return copy.deepcopy(_trained("mlp", seed))
+    return copy.deepcopy(_trained("mlp", seed, progress))
 
 
-def digits_cnn(seed: int = 0) -> nn.Sequential:
-    """A trained small digits CNN taking (n, 1, 8, 8) images (a fresh copy)."""
+def digits_cnn(seed: int = 0, progress: bool = False) -> nn.Sequential:
+    """A trained small digits CNN taking (n, 1, 8, 8) images (a fresh copy); `progress` as for
+    `digits_mlp`."""
     import copy
 
-    return copy.deepcopy(_trained("cnn", seed))
+    return copy.deepcopy(_trained("cnn", seed, progress))
 
 
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",

@@ -120,8 +120,8 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     for layer in hidden:
         units = circuit.units[layer.name]
         shown = ", ".join(str(u) for u in units[:4]) + (" …" if len(units) > 4 else "")
-        carriers.append(f"{layer.name}: {len(units)} of {layer.n_units} units ({shown}) carry "
-                        f"{100 * circuit.unit_share[layer.name]:.0f}%")
+        carriers.append(f"{layer.name}: {len(units)} of {layer.n_units} units ({shown}), "
+                        + _share_words(circuit.unit_share[layer.name]))
     lines.append("Units carrying the decision (largest layer conductance first) — "
                  + "; ".join(carriers) + ".")
     n_hidden = sum(len(circuit.units[la.name]) for la in hidden)
@@ -155,3 +155,12 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
                   "random_drop_sd": random_sd, "complement_drop": check.complement_drop,
                   "unit_share": dict(circuit.unit_share), "relative_delta": relative})
     return Explanation(example, target, "\n\n".join(lines), facts)
+
+
+def _share_words(share: float) -> str:
+    """A share of a layer's net attribution in words: above 100% when the other units of the layer
+    push the other way (mixed signs), which "carry 104%" would hide."""
+    if share <= 1.0:
+        return f"{100 * share:.0f}% of the layer's attribution"
+    return (f"{100 * share:.0f}% of the layer's net attribution (more than all of it: "
+            "the layer's other units push against the decision)")

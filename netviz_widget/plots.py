@@ -1,12 +1,74 @@
-"""Bokeh output panel: class probabilities before vs after, predicted vs actual effects."""
+"""Bokeh output panel: class probabilities before vs after, predicted vs actual effects.
+
+The figures are a jupyter_bokeh widget, whose view needs BokehJS in the page the moment it is
+created (it calls ``Bokeh.require`` in its constructor). BokehJS comes from an output of the
+cell (``output_notebook``), which the front end may run after it has created the widget's view:
+on a first Run All of a fresh page that made the panel fail ("Could not create a view for model
+id"). So the panel is a small gate widget: its view waits for BokehJS, then creates the bokeh
+view; if BokehJS never arrives (blocked, a front end that does not run it) it says so in words,
+and the rest of NetViz keeps working.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import anywidget
+import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 _LOADED = False
+BOKEH_WAIT_MS = 60_000
+
+GATE_ESM = r"""
+const PREFIX = "IPY_MODEL_";
+const bokehReady = () => typeof window.Bokeh !== "undefined" && typeof window.Bokeh.require === "function";
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const MISSING = "The plots cannot be shown here: BokehJS, the library that draws them, did not load in "
+  + "this page (blocked, not run by this front end, or the page was reloaded after the kernel sent it: "
+  + "restart the kernel and run the notebook again). The network view and the controls work without it.";
+
+async function render({ model, el }) {
+  el.classList.add("netviz-plots");
+  const note = document.createElement("div");
+  note.className = "netviz-plots-note";
+  note.textContent = "Loading the plots (BokehJS) …";
+  el.append(note);
+  const deadline = Date.now() + model.get("wait_ms");
+  while (!bokehReady()) {
+    if (Date.now() > deadline) {
+      note.textContent = MISSING;
+      el.dataset.plots = "missing";
+      return;
+    }
+    await sleep(100);
+  }
+  try {
+    const manager = model.widget_manager;
+    const child = await manager.get_model(model.get("plots").slice(PREFIX.length));
+    const view = await manager.create_view(child);
+    note.remove();
+    el.append(view.el);
+    el.dataset.plots = "ready";
+  } catch (error) {
+    note.textContent = `The plots cannot be shown here (${error}). `
+      + "The network view and the controls work without them.";
+    el.dataset.plots = "failed";
+  }
+}
+
+export default { render };
+"""
+
+
+class BokehGate(anywidget.AnyWidget):
+    """Shows the `plots` widget (jupyter_bokeh) once BokehJS is in the page, or a sentence saying
+    why the plots cannot be shown after `wait_ms`."""
+
+    _esm = GATE_ESM
+    plots = traitlets.Instance(widgets.DOMWidget).tag(sync=True, **widgets.widget_serialization)
+    wait_ms = traitlets.Int(BOKEH_WAIT_MS).tag(sync=True)
 
 
 def ensure_bokeh_loaded() -> None:
@@ -56,13 +118,14 @@ class OutputPlots:
         self._widget = None
 
     @property
-    def widget(self):
-        """The jupyter_bokeh widget showing the figures (created on first use)."""
+    def widget(self) -> BokehGate:
+        """The panel showing the figures (created on first use): a gate around the jupyter_bokeh
+        widget that waits for BokehJS."""
         if self._widget is None:
             from jupyter_bokeh.widgets import BokehModel
 
             ensure_bokeh_loaded()
-            self._widget = BokehModel(self.layout)
+            self._widget = BokehGate(plots=BokehModel(self.layout))
         return self._widget
 
     def update(self, clean: np.ndarray, current: np.ndarray, history: list[dict]) -> None:

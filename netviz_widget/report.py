@@ -4,6 +4,7 @@ a few decisions, faithfulness curves and the prediction before/after key interve
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,24 +26,33 @@ def _pick_examples(predicted: torch.Tensor, labels: torch.Tensor) -> list[int]:
 
 
 def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.html",
-                      n_curve_digits: int = 10) -> tuple[Path, dict[str, float]]:
+                      n_curve_digits: int = 10, say: Callable[[str], None] | None = None
+                      ) -> tuple[Path, dict[str, float]]:
     """Train the bundled digits model, analyse a few decisions and write the report.
+    `say`, when given, receives a line for each step and progress bars are shown.
     Returns the path and a few headline numbers."""
+    from tqdm.auto import tqdm
+
+    progress = say is not None
+    say = say or (lambda _line: None)
     data = datasets.load_digits_split()
     cnn = model_kind == "cnn"
-    model = datasets.digits_cnn() if cnn else datasets.digits_mlp()
+    model = datasets.digits_cnn(progress=progress) if cnn else datasets.digits_mlp(progress=progress)
     x_test = data.images(data.x_test) if cnn else data.x_test
     x_train = data.images(data.x_train) if cnn else data.x_train
     with torch.no_grad():
         predicted = model(x_test).argmax(1)
     accuracy = float((predicted == data.y_test).float().mean())
     chosen = _pick_examples(predicted, data.y_test)
+    say(f"Scoring test digits {', '.join(f'#{i}' for i in chosen)}: integrated gradients on the pixels, "
+        "conductance on every unit and weight …")
     viz = NetViz(model, x_test[chosen], reference=x_train[:500], height=480)
     ex = viz.explainer
     first_hidden = next(la.name for la in ex.graph.layers if la.role == "hidden")
 
     sections = []
-    for i, index in enumerate(chosen):
+    say("Writing an explanation of each decision, checked by ablating its circuit …")
+    for i, index in enumerate(tqdm(chosen, desc="explaining", unit="digit", disable=not progress)):
         status = "correct" if int(predicted[index]) == int(data.y_test[index]) else "misclassified"
         heading = (f"<h3>Test digit #{index}: label {int(data.y_test[index])}, predicted "
                    f"{int(predicted[index])} ({status})</h3>")
@@ -51,7 +61,8 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
     correct = torch.nonzero(predicted == data.y_test)[:n_curve_digits, 0]
     subset = NetViz(model, x_test[correct], reference=x_train[:500]).explainer
     deletion = {name: [] for name in fa.RANKINGS}
-    for i in range(len(correct)):
+    say(f"Faithfulness: deletion curves of {len(fa.RANKINGS)} unit rankings on {len(correct)} digits …")
+    for i in tqdm(range(len(correct)), desc="deletion curves", unit="digit", disable=not progress):
         for name, order in fa.rank_units(subset, first_hidden, example=i, seed=i).items():
             deletion[name].append(fa.deletion_curve(subset, first_hidden, order, example=i))
     mean_curves = {name: np.mean(curves, 0) for name, curves in deletion.items()}
@@ -90,6 +101,7 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
     path = Path(out)
     from .export import save_html
 
+    say(f"Writing {path} …")
     save_html(viz.view, path, f"netviz_widget demo — digits {model_kind.upper()}", intro=intro,
               sections="\n".join(sections) + script, head=INLINE.render(),
               circuit=viz._node_ids(circuit.unit_pairs()))

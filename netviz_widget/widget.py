@@ -86,6 +86,13 @@ class NetViz(widgets.VBox):
                                       layout=widgets.Layout(width="100%")), self.text, self.plots.widget]
         self.add_class("netviz")
 
+    def __repr__(self) -> str:
+        """One line (an ipywidget's default repr lists every trait: kilobytes)."""
+        ex = self.explainer
+        layers = "-".join(str(layer.n_units) for layer in ex.graph.layers)
+        return (f"NetViz({type(ex.model).__name__} {layers}, {ex.inputs.shape[0]} inputs, "
+                f"example {self._example}, {len(ex.interventions)} interventions)")
+
     # ------------------------------------------------------------------ public API
     @property
     def snapshot(self) -> Snapshot:

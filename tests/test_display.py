@@ -64,3 +64,28 @@ def test_a_bad_node_index_from_the_view_is_refused(viz):
     viz.view.selection = [["0", 63]]
     assert viz.view.error.startswith("Rejected a selection from the view.")
     assert "[0, 63)" in viz.view.error
+
+
+def test_repr_is_one_short_line(viz):
+    text = repr(viz)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("NetViz(Sequential 6-1000-300-3, 2 inputs, example 0, 0 interventions")
+
+
+def test_a_circuit_share_above_100_percent_is_worded_as_mixed_signs():
+    from netviz_widget.explanation import _share_words
+
+    assert _share_words(0.88) == "88% of the layer's attribution"
+    over = _share_words(1.04)
+    assert over.startswith("104% of the layer's net attribution") and "push against" in over
+
+
+def test_the_plots_panel_waits_for_bokehjs_around_the_bokeh_widget(viz):
+    from jupyter_bokeh.widgets import BokehModel
+
+    from netviz_widget.plots import BOKEH_WAIT_MS, BokehGate
+
+    panel = viz.children[-1]
+    assert isinstance(panel, BokehGate) and panel is viz.plots.widget
+    assert isinstance(panel.plots, BokehModel) and panel.wait_ms == BOKEH_WAIT_MS
+    assert panel.get_state()["plots"] == f"IPY_MODEL_{panel.plots.model_id}"

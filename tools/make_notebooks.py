@@ -1,7 +1,8 @@
 """Write the notebooks in notebooks/ from the cell sources below, then execute them in place.
 
 The notebooks are generated so that their source stays reviewable as Python; run
-``python tools/make_notebooks.py`` after editing and commit the executed result.
+``python tools/make_notebooks.py`` after editing: it executes them (so that they are known to run),
+then strips their outputs (tools/strip_notebooks.py) before they are committed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 from notebook_sources import NOTEBOOKS  # noqa: E402
+from strip_notebooks import strip  # noqa: E402
 
 
 def build(name: str, cells: list[tuple[str, str]]) -> None:
@@ -31,6 +33,7 @@ def build(name: str, cells: list[tuple[str, str]]) -> None:
         notebook, {"metadata": {"path": str(ROOT / "notebooks")}})
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nbformat.write(notebook, path)
+    strip(path)
     print(f"wrote {path.relative_to(ROOT)}")
 
 

@@ -31,9 +31,10 @@ def free_port() -> int:
 
 
 class JupyterLab:
-    """Start JupyterLab serving `root`; `url(path)` opens a notebook; `stop()` ends it."""
+    """Start JupyterLab serving `root`; `url(path)` opens a notebook; `stop()` ends it.
+    `settings` replaces the test settings (SETTINGS) by others, e.g. a user's defaults."""
 
-    def __init__(self, workdir: Path, notebooks: list[Path]) -> None:
+    def __init__(self, workdir: Path, notebooks: list[Path], settings: dict | None = None) -> None:
         self.root = workdir / "root"
         self.root.mkdir(parents=True)
         for notebook in notebooks:  # a copy: JupyterLab autosaves
@@ -50,7 +51,7 @@ class JupyterLab:
         labconfig.mkdir()
         (labconfig / "page_config.json").write_text(
             json.dumps({"disabledExtensions": {"@jupyterlab/debugger-extension": True}}))
-        for relative, values in SETTINGS.items():
+        for relative, values in (SETTINGS if settings is None else settings).items():
             target = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values))
