@@ -9,20 +9,19 @@ same unit layers, unit counts and edge blocks); `check_same_graph` refuses anyth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
+from torch import nn
 
-from .errors import GraphError
+from .errors import GraphError, InputError, ModelError
+from .explainer import Explainer
 from .graph import LayeredGraph
 from .snapshot import Snapshot
 
-if TYPE_CHECKING:
-    from .explainer import Explainer
-
 INPUT_LAYER = "input"  # the graph's name for its input unit layer
 
-__all__ = ["SnapshotDiff", "UnitChange", "check_same_graph", "compare_explainers",
+__all__ = ["PairedExplainer", "SnapshotDiff", "UnitChange", "check_same_graph", "compare_explainers",
            "current_weights", "diff_snapshots", "graph_signature"]
 
 
@@ -149,7 +148,7 @@ class SnapshotDiff:
         """A few plain-text lines: predictions that differ and the most changed units."""
         differ = int(self.predictions_differ.sum())
         lines = [f"predictions differ on {differ} of {len(self.predictions_differ)} inputs",
-                 "most changed units (mean over the batch, score A → B):"]
+                 "most changed units (ranked by mean |change| over the batch; mean score A → B):"]
         lines += [f"  {c.layer}[{c.unit}]: {c.score_a:+.4f} → {c.score_b:+.4f} ({c.change:+.4f})"
                   for c in self.top_units(5)]
         return "\n".join(lines)
@@ -192,11 +191,6 @@ def compare_explainers(a: Explainer, other: object) -> SnapshotDiff:
     """B − A between explainer `a` and `other`: an Explainer on the same inputs and targets, or
     a model with the same layered graph (scored on `a`'s inputs, targets, baseline, n_steps and
     reference, without interventions). See `Explainer.compare`."""
-    from torch import nn
-
-    from .errors import InputError
-    from .explainer import Explainer
-
     if isinstance(other, nn.Module):
         if other is a.model:
             b = a
@@ -218,3 +212,55 @@ def compare_explainers(a: Explainer, other: object) -> SnapshotDiff:
     weights_a, weights_b = current_weights(a.graph), current_weights(b.graph)
     return diff_snapshots(a.snapshot(), b.snapshot(),
                           {key: weights_b[key] - weights_a[key] for key in weights_a})
+
+
+
+class PairedExplainer(Explainer):
+    """An Explainer on `model` whose interventions, undo, redo and reset also act on a second
+    Explainer, `.other`, on `other` (same inputs, targets, baseline, n_steps and reference), so
+    that the two models' responses can be compared step by step. Takes Explainer's options."""
+
+    def __init__(self, model: nn.Module, other: nn.Module, inputs: torch.Tensor, **options: object) -> None:
+        if not isinstance(other, nn.Module):
+            raise ModelError("compare", "a torch.nn.Module with the same layered graph as model", other)
+        super().__init__(model, inputs, **options)
+        check_same_graph(self.graph, LayeredGraph.from_module(other, self.inputs[:1]), "compare")
+        self.other = Explainer(other, self.inputs, target=self.target, baseline=self.baseline,
+                               n_steps=self.n_steps, reference=self.reference)
+
+    def intervene(self, layer: str, units: object, mode: str = "zero", value: float | None = None,
+                  patch_input: torch.Tensor | None = None, seed: int | None = None) -> Snapshot:
+        """Apply the intervention to both models (the same seed for a resample)."""
+        seed = len(self._stack) if seed is None else seed
+        self.other.intervene(layer, units, mode, value=value, patch_input=patch_input, seed=seed)
+        try:
+            return super().intervene(layer, units, mode, value=value, patch_input=patch_input, seed=seed)
+        except Exception:
+            self.other.undo()
+            self.other._redo.pop()
+            raise
+
+    def undo(self) -> Snapshot:
+        """Undo the last intervention on both models."""
+        self.other.undo()
+        return super().undo()
+
+    def redo(self) -> Snapshot:
+        """Redo on both models."""
+        self.other.redo()
+        return super().redo()
+
+    def reset(self) -> Snapshot:
+        """Remove every intervention from both models."""
+        self.other.reset()
+        return super().reset()
+
+    @Explainer.target.setter
+    def target(self, value: object) -> None:
+        Explainer.target.fset(self, value)
+        if hasattr(self, "other"):
+            self.other.target = self.target.tolist()
+
+    def diff(self) -> SnapshotDiff:
+        """B − A of the two models in their current state (interventions applied)."""
+        return compare_explainers(self, self.other)
