@@ -95,6 +95,15 @@ class NetViz(widgets.VBox):
         self.add_class("netviz")
 
     # ------------------------------------------------------------------ public API
+    @staticmethod
+    def replay(recording: object, **options: Any) -> widgets.VBox:
+        """Replay a Recording (or its .npz path) made by a Recorder: a slider and play button
+        over the recorded steps, the loss and metric curves with a cursor, and a clicked unit's
+        score over training (options: see replay.ReplayView)."""
+        from .replay import ReplayView
+
+        return ReplayView(recording, **options)
+
     @property
     def snapshot(self) -> Snapshot:
         """The current Snapshot (interventions applied)."""
