@@ -61,7 +61,7 @@ path = Path(tempfile.mkdtemp()) / "backdoor_run.npz"
 generator = torch.Generator().manual_seed(0)
 step = 0
 with Recorder(model, probe, every=3, target=backdoor.TARGET, path=path) as recorder:
-    for epoch in range(6):
+    for _ in range(6):
         order = torch.randperm(len(y_poisoned), generator=generator)
         for first in range(0, len(order), 128):
             rows = order[first:first + 128]
