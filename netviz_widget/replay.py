@@ -80,6 +80,7 @@ class ReplayView(widgets.VBox):
                                         continuous_update=True, readout=False, disabled=last_index == 0)
         self.link = widgets.jslink((self.play, "value"), (self.slider, "value"))
         self.step_label = widgets.Label("")
+        self.step_label.add_class("netviz-replay-step")
         batch = recording.inputs.shape[0]
         self.example_slider = widgets.IntSlider(value=0, min=0, max=max(batch - 1, 0), description="input #",
                                                 disabled=batch == 1, continuous_update=False)
