@@ -26,6 +26,17 @@ function decodeTopology(topology) {
   return { layers, labels: topology.class_labels ?? [], src, dst, weight, nUnits, byName, adj: adjacency(src, dst, nUnits) };
 }
 
+/** Compare mode: both models' per-node and per-edge values, for the hover. */
+function decodeCompare(compare) {
+  const data = (name) => decodeArray(compare[name]).data;
+  return {
+    mode: String(compare.mode ?? ""),
+    scores: [data("a_scores"), data("b_scores")],
+    activations: [data("a_activations"), data("b_activations")],
+    edges: [data("a_edges"), data("b_edges")],
+  };
+}
+
 function decodeState(state, nUnits) {
   const ablated = new Uint8Array(nUnits);
   for (const id of state.ablated ?? []) if (id < nUnits) ablated[id] = 1;
@@ -36,6 +47,7 @@ function decodeState(state, nUnits) {
     edgeScores: decodeArray(state.edge_scores).data,
     inputMap: state.input_map ? decodeArray(state.input_map).data : null,
     ablated,
+    compare: state.compare ? decodeCompare(state.compare) : null,
   };
 }
 
@@ -218,6 +230,7 @@ export function createView(model, el) {
     st = decoded;
     panels.renderError(error, model.get("error")); // a good state replaces any decode error
     panels.renderHeader(header, value, topo.labels);
+    if (decoded.compare) header.prepend(panels.element("span", "netviz-compare-mode", `${decoded.compare.mode} · `));
     refilter();
     schedule("edges", "nodes", "overlay");
     Object.assign(trace, { seq: lastSeq, stateAt: arrived, decodedAt: performance.now() });
@@ -231,6 +244,11 @@ export function createView(model, el) {
     const name = grid ? `${layer.name} pixel (${Math.floor(u / layer.image.size[1])}, ${u % layer.image.size[1]})` : nodeName(layer, u);
     const isGroup = layer.labels?.[u]?.includes("–");
     const lines = [name, `${isGroup ? "mean activation" : "activation"}: ${st.activations[k].toPrecision(4)}`, `${isGroup ? "summed score" : "score"}: ${st.nodeScores[k].toPrecision(4)}`];
+    if (st.compare) {
+      const { mode, scores, activations } = st.compare;
+      lines.splice(1, 2, `showing ${mode}: score ${st.nodeScores[k].toPrecision(4)}`);
+      for (const [i, model] of ["A", "B"].entries()) lines.push(`${model}: score ${scores[i][k].toPrecision(4)}, activation ${activations[i][k].toPrecision(4)}`);
+    }
     if (isGroup) lines.push("click to expand the group");
     if (st.ablated[k]) lines.push("intervened");
     return lines;
@@ -241,7 +259,9 @@ export function createView(model, el) {
     const b = topo.dst[e];
     const la = topo.layers[layout.layerOf[a]];
     const lb = topo.layers[layout.layerOf[b]];
-    return [`${nodeName(la, a - la.offset)} → ${nodeName(lb, b - lb.offset)}`, `edge score: ${st.edgeScores[e].toPrecision(4)}`, `weight: ${topo.weight[e].toPrecision(4)}`];
+    const lines = [`${nodeName(la, a - la.offset)} → ${nodeName(lb, b - lb.offset)}`, `edge score: ${st.edgeScores[e].toPrecision(4)}`, `weight: ${topo.weight[e].toPrecision(4)}`];
+    if (st.compare) lines.push(`A: ${st.compare.edges[0][e].toPrecision(4)} · B: ${st.compare.edges[1][e].toPrecision(4)} (${st.compare.mode} shown)`);
+    return lines;
   };
 
   // Pan/zoom: move the edge bitmap now, redraw the edges sharply once the gesture settles.

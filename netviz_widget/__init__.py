@@ -31,6 +31,9 @@ _LAZY = {
     "NeuronView": "netviz_widget.snapshot",
     "DatasetScores": "netviz_widget.snapshot",
     "NetViz": "netviz_widget.widget",
+    "Recorder": "netviz_widget.recorder",
+    "Recording": "netviz_widget.recording",
+    "SnapshotDiff": "netviz_widget.compare",
 }
 
 __all__ = [
@@ -43,7 +46,10 @@ __all__ = [
     "NetViz",
     "NetVizError",
     "NeuronView",
+    "Recorder",
+    "Recording",
     "Snapshot",
+    "SnapshotDiff",
     "UnitLayer",
     "__version__",
     "intervened",

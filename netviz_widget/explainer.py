@@ -28,6 +28,7 @@ from .reference import dataset_scores
 from .snapshot import DatasetScores, NeuronView, Snapshot
 
 if TYPE_CHECKING:
+    from .compare import SnapshotDiff
     from .explanation import Explanation
 
 __all__ = ["Explainer"]
@@ -213,6 +214,18 @@ class Explainer:
 
         return explain(self, self._example(example), coverage, mode,
                        None if labels is None else [str(label) for label in labels])
+
+    def compare(self, other: Explainer | nn.Module) -> SnapshotDiff:
+        """B − A: how `other` differs from this explainer's model, per unit (score, activation),
+        per edge (score, weight) and per output, with the most changed units (`top_units`).
+
+        `other` is a model with the same layered graph (scored on these inputs with this
+        target, baseline, n_steps and reference, without interventions) or an Explainer on the
+        same inputs and targets (its interventions stay applied). A different architecture
+        raises a GraphError naming the first difference."""
+        from .compare import compare_explainers
+
+        return compare_explainers(self, other)
 
     def _example(self, example: object) -> int:
         batch = self.inputs.shape[0]

@@ -21,6 +21,8 @@ from torch import nn
 from . import view_state
 from ._serialization import encode_array
 from .circuits import Circuit
+from .compare import PairedExplainer
+from .compare_view import Comparison
 from .controls import ControlPanel
 from .display import DisplayMap
 from .errors import GraphError, InputError, NetVizError, describe
@@ -44,15 +46,19 @@ class NetViz(widgets.VBox):
         input_image: "auto" (square flat inputs and (C, H, W) inputs draw as heatmaps), a
             (height, width) pair, or False for plain dots.
         height: view height in pixels.
+        compare: a second model with the same layered graph: the view then shows A, B or the
+            change B − A (a toggle; see compare_view.py) and interventions apply to both.
     """
 
     def __init__(self, model: nn.Module, inputs: torch.Tensor, target: object = None,
                  baseline: object = None, n_steps: int = 32, reference: torch.Tensor | None = None,
                  class_labels: Sequence[str] | None = None, max_edges: int = 20_000,
-                 input_image: object = "auto", height: int = 460) -> None:
+                 input_image: object = "auto", height: int = 460, compare: nn.Module | None = None) -> None:
         super().__init__()
-        self.explainer = Explainer(model, inputs, target=target, baseline=baseline,
-                                   n_steps=n_steps, reference=reference)
+        options = {"target": target, "baseline": baseline, "n_steps": n_steps, "reference": reference}
+        self.explainer = (Explainer(model, inputs, **options) if compare is None
+                          else PairedExplainer(model, compare, inputs, **options))
+        self.comparison = None if compare is None else Comparison(self)
         n_classes = self.explainer.graph.output_layer.n_units
         labels = [str(i) for i in range(n_classes)] if class_labels is None else list(class_labels)
         if len(labels) != n_classes:
@@ -84,6 +90,8 @@ class NetViz(widgets.VBox):
         self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
         self.children = [widgets.HBox([self.view, self.controls.box],
                                       layout=widgets.Layout(width="100%")), self.text, self.plots.widget]
+        if self.comparison is not None:
+            self.children = (self.comparison.box, *self.children)
         self.add_class("netviz")
 
     def __repr__(self) -> str:
@@ -94,6 +102,15 @@ class NetViz(widgets.VBox):
                 f"example {self._example}, {len(ex.interventions)} interventions)")
 
     # ------------------------------------------------------------------ public API
+    @staticmethod
+    def replay(recording: object, **options: Any) -> widgets.VBox:
+        """Replay a Recording (or its .npz path) made by a Recorder: a slider and play button
+        over the recorded steps, the loss and metric curves with a cursor, and a clicked unit's
+        score over training (options: see replay.ReplayView)."""
+        from .replay import ReplayView
+
+        return ReplayView(recording, **options)
+
     @property
     def snapshot(self) -> Snapshot:
         """The current Snapshot (interventions applied)."""
@@ -273,7 +290,7 @@ class NetViz(widgets.VBox):
 
     def _publish(self, topology: bool = False) -> None:
         ex = self.explainer
-        snap = ex.snapshot()
+        snap = ex.snapshot() if self.comparison is None else self.comparison.shown()
         if topology or self._layout is None:
             image_mode, _ = view_state.image_grid(ex.graph, self.input_image)
             keep = frozenset({ex.graph.input_layer.name}) if image_mode else frozenset()
@@ -286,8 +303,11 @@ class NetViz(widgets.VBox):
             self._sync_selection_to_view()
         ablated = sorted(self._node_ids([(i.layer, u) for i in ex.interventions for u in i.units]))
         self._seq += 1
-        self.view.state = view_state.state_trait(ex.graph, self.display, self._layout, self._chosen,
-                                                 snap, self._example, self._seq, ablated)
+        state = view_state.state_trait(ex.graph, self.display, self._layout, self._chosen,
+                                       snap, self._example, self._seq, ablated)
+        if self.comparison is not None:
+            state["compare"] = self.comparison.state(self.display, self._layout, self._chosen, self._example)
+        self.view.state = state
         self.view.error = ""
         if self._circuit_coverage is not None:
             circuit = ex.circuit(self._example, self._circuit_coverage)
