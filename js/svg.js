@@ -3,9 +3,13 @@ import { bucketCentre, bucketOf, divergingColor, divergingRgb, maxAbs, normalise
 
 const HALF = 8;
 
-/** Escape text for XML content and attributes. */
+// Characters XML 1.0 refuses (C0 controls but tab/newline/CR, non-characters): dropped.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+
+/** Escape text for XML content and attributes (control characters removed). */
 export function escapeXml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]);
+  return String(text).replace(NOT_XML, "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]);
 }
 
 const fmt = (v) => (Math.round(v * 100) / 100).toString();

@@ -39,6 +39,11 @@ describe("toSVG", () => {
     expect(escapeXml(`"'<>&`)).toBe("&quot;&apos;&lt;&gt;&amp;");
   });
 
+  it("drops control characters that XML refuses", () => {
+    expect(escapeXml("a\u0000b\u0007c\u001bd\tz")).toBe("abcd\tz");
+    expect(toSVG({ ...scene, title: "t\u0001\u000c!" })).toContain(">t!</text>");
+  });
+
   it("places units exactly where the canvas layout puts them", () => {
     const svg = toSVG(scene);
     expect(svg).toContain(`cx="${Math.round(layout.x[2] * 100) / 100}" cy="${Math.round(layout.y[2] * 100) / 100}"`);

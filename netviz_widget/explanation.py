@@ -9,7 +9,6 @@ compared with random units and with the rest of the network.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from ._model_state import evaluation_mode
+from ._text import md_escape, md_to_html, md_to_text
 from .attribution import path_scores
 
 if TYPE_CHECKING:
@@ -28,7 +28,11 @@ COLUMNS = ("left", "centre", "right")
 
 @dataclass(frozen=True)
 class Explanation:
-    """The account as markdown (`markdown`, also shown by Jupyter) and its numbers (`facts`)."""
+    """The account as markdown (`markdown`, also shown by Jupyter) and its numbers (`facts`).
+
+    Every user-supplied name in `markdown` (class labels, layer names) is escaped: the text is
+    safe to display as Markdown; `html` is the same account as escaped HTML, `str()` as plain text.
+    """
 
     example: int
     target: int
@@ -36,7 +40,12 @@ class Explanation:
     facts: dict[str, object] = field(repr=False)
 
     def __str__(self) -> str:
-        return re.sub(r"\*\*(.+?)\*\*", r"\1", self.markdown)
+        return md_to_text(self.markdown)
+
+    @property
+    def html(self) -> str:
+        """The account as escaped HTML paragraphs (only our own bold markers become tags)."""
+        return md_to_html(self.markdown)
 
     def _repr_markdown_(self) -> str:
         return self.markdown
@@ -95,7 +104,9 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     predicted = int(probabilities.argmax())
     others = [c for c in np.argsort(-probabilities) if c != target]
     runner_up = int(others[0])  # the strongest rival: the prediction itself when target differs
-    name = (lambda c: labels[c]) if labels else str
+    def name(c: int) -> str:
+        return md_escape(labels[c] if labels else c)
+
     x = ex.inputs[example:example + 1]
     with evaluation_mode(ex.model):
         rival = path_scores(ex.graph, x, ex.baseline[example:example + 1],
@@ -103,6 +114,13 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
                             edges=False)
     contrast = snap.input_scores[example] - rival.input_scores[0]
     lines = []
+    active = [i.describe() for i in ex.interventions]
+    if active:
+        clean = float(ex.clean_probabilities()[example][target])
+        lines.append(f"**{len(active)} intervention{'s' if len(active) > 1 else ''} in force** ("
+                     + "; ".join(md_escape(label) for label in active)
+                     + f"): every number below describes the intervened model; without them "
+                     f"{name(target)} has probability {clean:.3f}.")
     if predicted == target:
         lines.append(f"The model predicts **{name(predicted)}** with probability "
                      f"{probabilities[predicted]:.3f}; the runner-up is **{name(runner_up)}** "
@@ -120,7 +138,7 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     for layer in hidden:
         units = circuit.units[layer.name]
         shown = ", ".join(str(u) for u in units[:4]) + (" …" if len(units) > 4 else "")
-        carriers.append(f"{layer.name}: {len(units)} of {layer.n_units} units ({shown}), "
+        carriers.append(f"{md_escape(layer.name)}: {len(units)} of {layer.n_units} units ({shown}), "
                         + _share_words(circuit.unit_share[layer.name]))
     lines.append("Units carrying the decision (largest layer conductance first) — "
                  + "; ".join(carriers) + ".")
@@ -131,7 +149,7 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     check = causal_check(ex, circuit, mode=mode)
     random_mean, random_sd = float(check.random_drops.mean()), float(check.random_drops.std())
     lines.append(
-        f"Causal check ({mode} ablation): removing the circuit's {check.n_units} units lowers the "
+        f"Causal check ({md_escape(mode)} ablation): removing the circuit's {check.n_units} units lowers the "
         f"{name(target)} logit by {check.circuit_drop:.2f} (probability {check.probability:.3f} → "
         f"{check.circuit_probability:.3f}); {check.n_units} random units lower it by "
         f"{random_mean:.2f} ± {random_sd:.2f} ({len(check.random_drops)} draws); the other "
@@ -150,7 +168,8 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     lines.append(f"Completeness gap: {snap.delta[example]:+.4f} ({100 * relative:.2f}% of "
                  f"F(x) − F(baseline) = {snap.output_change[example]:.3f})"
                  + ("; increase n_steps." if relative > 0.05 else "."))
-    facts.update({"predicted": predicted, "runner_up": runner_up, "circuit_units": n_hidden,
+    facts.update({"interventions": active, "predicted": predicted, "runner_up": runner_up,
+                  "circuit_units": n_hidden,
                   "circuit_drop": check.circuit_drop, "random_drop_mean": random_mean,
                   "random_drop_sd": random_sd, "complement_drop": check.complement_drop,
                   "unit_share": dict(circuit.unit_share), "relative_delta": relative})

@@ -14,6 +14,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from ._text import strip_control
 from .view import STATIC, NetworkView
 
 SYNCED = ("topology", "state", "selection", "node_color", "edge_color", "top_k", "drilldown",
@@ -32,6 +33,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no "</script", "<!--" or "-->" can form (an
+    unescaped "<!--<script>" in a layer name would swallow the rest of the page)."""
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def standalone_html(view: NetworkView, title: str = "netviz_widget", intro: str = "",
                     sections: str = "", head: str = "", circuit: list[int] | None = None) -> str:
     """The page for `view`'s current traits (see module docstring).
@@ -43,7 +51,7 @@ def standalone_html(view: NetworkView, title: str = "netviz_widget", intro: str 
     css = (STATIC / "widget.css").read_text(encoding="utf-8")
     traits = {name: _jsonable(getattr(view, name)) for name in SYNCED}
     traits["__circuit__"] = [int(i) for i in circuit or []]
-    state = json.dumps(traits).replace("</", "<\\/")
+    state = _script_json(traits)
     page = Template(_TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(title=html.escape(title), css=css.replace("</", "<\\/"), state=state,
                            bundle=bundle.replace("</script", "<\\/script"), intro=intro,
@@ -97,7 +105,7 @@ def _render(view: NetworkView, width: int, action: str, path: Path, executable: 
             page.wait_for_selector(".netviz-root[data-ready='1']", timeout=30_000)
             if action == "svg":
                 svg = page.evaluate("document.querySelector('.netviz-root').parentElement.netviz.toSVG()")
-                path.write_text(svg, encoding="utf-8")
+                path.write_text(strip_control(svg), encoding="utf-8")
             else:
                 page.locator(".netviz-root").screenshot(path=str(path))
         finally:

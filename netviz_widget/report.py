@@ -13,7 +13,7 @@ import torch
 from . import datasets, figures
 from . import faithfulness as fa
 from .plots import OutputPlots
-from .widget import NetViz, _safe_html
+from .widget import NetViz
 
 
 def _pick_examples(predicted: torch.Tensor, labels: torch.Tensor) -> list[int]:
@@ -56,7 +56,7 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
         status = "correct" if int(predicted[index]) == int(data.y_test[index]) else "misclassified"
         heading = (f"<h3>Test digit #{index}: label {int(data.y_test[index])}, predicted "
                    f"{int(predicted[index])} ({status})</h3>")
-        sections.append(heading + _safe_html(ex.explain(i).markdown))
+        sections.append(heading + ex.explain(i).html)
 
     correct = torch.nonzero(predicted == data.y_test)[:n_curve_digits, 0]
     subset = NetViz(model, x_test[correct], reference=x_train[:500]).explainer

@@ -7,8 +7,6 @@ intent (from the front end, the controls or Python) into Explainer calls.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -232,7 +230,7 @@ class NetViz(widgets.VBox):
     def explain(self, coverage: float = 0.8) -> Explanation:
         """Write out the decision for the shown input (also shown under the view)."""
         explanation = self.explainer.explain(self._example, coverage, labels=self.class_labels)
-        self.text.value = _safe_html(explanation.markdown)
+        self.text.value = explanation.html
         return explanation
 
     def save_html(self, path: str | Path, title: str = "netviz_widget") -> Path:
@@ -419,9 +417,3 @@ class NetViz(widgets.VBox):
                 len(neuron.top_examples), -1).cpu().numpy()),
         }
 
-
-def _safe_html(markdown: str) -> str:
-    """Paragraphs of escaped text; only our own **bold** markers become tags."""
-    paragraphs = html.escape(markdown).split("\n\n")
-    bold = [re.sub(r"[*][*](.+?)[*][*]", r"<b>\1</b>", p) for p in paragraphs]
-    return "<div class='netviz-explanation'>" + "".join(f"<p>{p}</p>" for p in bold) + "</div>"
