@@ -29,6 +29,7 @@ class Rules:
     """Mixin of `_fx_walk._Walker`: `visit(node)` applies the rule for the node's operation."""
 
     gm: fx.GraphModule
+    constants: set
     origin: dict
     pieces: dict
     squashed: set
@@ -97,10 +98,10 @@ class Rules:
         target = node.target
         method = node.op == "call_method"
         carriers = [a for a in node.all_input_nodes if a in self.origin]
-        params = [a for a in node.all_input_nodes if a.op == "get_attr"]
+        params = [a for a in node.all_input_nodes if a in self.constants]
         if not method and target in _WEIGHT_FUNCTIONS and params:
             raise refuse(node, self.gm, f"a functional call using the weight "
-                         f"{params[0].target!r} is not drawn as a layer",
+                         f"{_weight_name(params[0])!r} is not drawn as a layer",
                          "call the module itself (e.g. self.fc(x)) instead of its weight")
         if (target in _ops.ACTIVATION_METHODS if method else
                 target in _ops.ACTIVATION_FUNCTIONS or target in _ops.UNIT_WISE_FUNCTIONS):
@@ -319,6 +320,13 @@ class Rules:
         from ._fx_walk import shape_of
 
         return shape_of(node)
+
+
+def _weight_name(node: fx.Node) -> str:
+    """The parameter a constant node is computed from (e.g. 'fc.weight' for fc.weight.t())."""
+    while node.op != "get_attr" and node.all_input_nodes:
+        node = node.all_input_nodes[0]
+    return str(node.target)
 
 
 def _same_origin(rules: Rules, nodes: list[fx.Node]) -> bool:

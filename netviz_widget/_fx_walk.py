@@ -140,6 +140,7 @@ class _Walker(Rules):
         self.lost: dict[fx.Node, tuple[fx.Node, str, str]] = {}
         self.pieces: dict[fx.Node, list[Origin | None]] = {}
         self.squashed: set[fx.Node] = set()
+        self.constants: set[fx.Node] = set()
         self.layers: dict[str, _LayerDraft] = {}
         self.blocks: dict[tuple[str, str], dict] = {}
 
@@ -151,7 +152,12 @@ class _Walker(Rules):
                     self._input(node)
             elif node.op == "output":
                 output_node = node
-            elif node.op != "get_attr" and not self._inherit_loss(node):
+            elif node.op == "get_attr":
+                self.constants.add(node)
+            elif node.all_input_nodes and all(a in self.constants for a in node.all_input_nodes):
+                self.constants.add(node)  # computed from parameters/buffers only (e.g. weight.t())
+                self.visit(node)
+            elif not self._inherit_loss(node):
                 self.visit(node)
         result = output_node.args[0] if output_node is not None else None
         if isinstance(result, fx.Node) and result in self.lost:

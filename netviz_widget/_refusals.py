@@ -6,6 +6,7 @@ import os
 import re
 
 import torch
+import torch.nn.functional as F
 from torch import fx
 
 from ._ops import SUPPORTED
@@ -46,7 +47,7 @@ def operation(node: fx.Node, gm: fx.GraphModule | None = None) -> str:
         name = getattr(target, "__name__", str(target))
         if module in ("_operator", "operator"):
             return f"operator.{name}"
-        if module.startswith("torch.nn.functional"):
+        if module.startswith("torch.nn.functional") or getattr(F, name, None) is target:
             return f"F.{name}"
         return f"torch.{name}" if module.startswith("torch") or not module else f"{module}.{name}"
     return node.op

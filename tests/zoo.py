@@ -330,6 +330,20 @@ class Conv3dNet(nn.Module):
         return self.fc(torch.flatten(F.max_pool3d(F.relu(self.conv(x)), 2), 1))
 
 
+class TwoHeads(nn.Module):
+    """The logits concatenated from two heads: the output layer is a "concat" of both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 5)
+        self.head_a = nn.Linear(5, 2)
+        self.head_b = nn.Linear(5, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.fc(x))
+        return torch.cat([self.head_a(h), self.head_b(h)], dim=1)
+
+
 def softmax_mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3), nn.Softmax(dim=1))
 
@@ -393,6 +407,7 @@ FAMILIES = {
     "conv_details": (seeded(ConvDetails), lambda: _rand(3, 2, 9, 9)),
     "conv1d": (seeded(Conv1dNet), lambda: _rand(3, 3, 10)),
     "conv3d": (seeded(Conv3dNet), lambda: _rand(3, 1, 4, 4, 4)),
+    "two_heads": (seeded(TwoHeads), lambda: _rand(3, 4)),
     "softmax_mlp": (seeded(softmax_mlp), lambda: _rand(3, 4)),
     "log_softmax_mlp": (seeded(LogSoftmaxMLP), lambda: _rand(3, 4)),
     "binary_mlp": (seeded(binary_mlp), lambda: _rand(3, 4)),
