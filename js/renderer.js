@@ -72,6 +72,7 @@ export class Renderer {
     const ctx = this.context(this.edgesCanvas, t, this.edgeScale);
     const { x, y } = scene.layout;
     const { src, dst } = scene;
+    const modulates = scene.modulates ?? null;
     if (this.bucketed?.visible !== visible || this.bucketed?.values !== values) {
       this.bucketed = { visible, values, ...bucketEdges(visible, values, HALF) };
     }
@@ -87,15 +88,21 @@ export class Renderer {
       ctx.lineWidth = widths[bucket];
       for (const pass of dim ? [false, true] : [true]) {
         ctx.strokeStyle = `rgba(${r},${g},${b},${pass ? 0.15 + 0.75 * strength : 0.05})`;
-        ctx.beginPath();
-        for (let i = 0; i < ids.length; i++) {
-          const a = src[ids[i]];
-          const c = dst[ids[i]];
-          if (dim && (dim[a] === 1 && dim[c] === 1) !== pass) continue;
-          ctx.moveTo(x[a], y[a]);
-          ctx.lineTo(x[c], y[c]);
+        // edges from a gate into a product ("modulates") are dashed, weights solid
+        for (const dashed of modulates ? [false, true] : [false]) {
+          ctx.setLineDash(dashed ? [4 / t.k, 3 / t.k] : []);
+          ctx.beginPath();
+          for (let i = 0; i < ids.length; i++) {
+            const a = src[ids[i]];
+            const c = dst[ids[i]];
+            if (dim && (dim[a] === 1 && dim[c] === 1) !== pass) continue;
+            if (modulates && (modulates[ids[i]] === 1) !== dashed) continue;
+            ctx.moveTo(x[a], y[a]);
+            ctx.lineTo(x[c], y[c]);
+          }
+          ctx.stroke();
         }
-        ctx.stroke();
+        ctx.setLineDash([]);
       }
     });
   }

@@ -21,9 +21,12 @@ function decodeTopology(topology) {
   const src = decodeArray(topology.edges.src).data;
   const dst = decodeArray(topology.edges.dst).data;
   const weight = decodeArray(topology.edges.weight).data;
+  // 1 for edges from a gate into a product (drawn dashed); null when the model has no gate
+  const gates = topology.edges.modulates ? decodeArray(topology.edges.modulates).data : null;
+  const modulates = gates?.some((m) => m === 1) ? gates : null;
   const nUnits = layers.reduce((sum, layer) => sum + layer.n_units, 0);
   const byName = new Map(layers.map((layer, i) => [layer.name, i]));
-  return { layers, labels: topology.class_labels ?? [], src, dst, weight, nUnits, byName, adj: adjacency(src, dst, nUnits) };
+  return { layers, labels: topology.class_labels ?? [], src, dst, weight, modulates, nUnits, byName, adj: adjacency(src, dst, nUnits) };
 }
 
 /** Compare mode: both models' per-node and per-edge values, for the hover. */
@@ -125,7 +128,7 @@ export function createView(model, el) {
       }
     }
     return {
-      layers: topo.layers, layout, src: topo.src, dst: topo.dst, adj: topo.adj, visibleMask,
+      layers: topo.layers, layout, src: topo.src, dst: topo.dst, modulates: topo.modulates, adj: topo.adj, visibleMask,
       activations: st.activations, inputMap: st.inputMap, ablated: st.ablated, highlight, highlighted,
     };
   };

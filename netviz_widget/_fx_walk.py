@@ -1,15 +1,22 @@
 """Build the layered graph from a torch.fx trace.
 
-Every tensor-valued node gets an *origin*: the unit layer whose units it carries, and how
-its features map to them (one feature per unit, or `group` features per unit after a
-Flatten). Linear/Conv modules start new unit layers; activations, normalisation and dropout
-directly after a layer move its tap (a unit is read after its nonlinearity); pooling and
-other shape-keeping ops pass units through; `a + b` of two unit-carrying tensors becomes a
-"residual" unit layer with identity edges from both.
+Every tensor-valued node gets an *origin* (see `_origins`): which units of which unit layers
+its axis 1 carries. Linear/Conv modules start new unit layers, with one edge block from each
+source layer their input carries (at that layer's unit offsets, so concatenated branches each
+get their own block); activations, normalisation and dropout directly after a layer move its
+tap (a unit is read after its nonlinearity); pooling and other shape-keeping ops pass units
+through; `a + b` of unit-carrying tensors becomes a "residual" layer with identity edges, and
+`a * g` of two layers' units a "gated" layer with a "modulates" edge from the gate.
+
+Nothing is dropped silently: an operation that loses track of the units (a permute of the
+unit axis, a reduction over it, an unknown parametric module, a functional call on a module's
+weight) marks its result "lost", and a lost tensor reaching a layer or the output is refused
+with the operation's name and the user's source line.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +25,10 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from . import _ops
+from ._fx_rules import Rules
+from ._origins import Origin
 from ._probes import OUTPUT_EXPECTED, FxRunner, output_choice
-from ._weights import unit_weight
+from ._refusals import refuse
 from .errors import GraphError, ModelError
 from .graph import EdgeBlock, UnitLayer
 
@@ -29,37 +38,58 @@ class TraceFailure(Exception):
 
 
 @dataclass
-class _Origin:
-    layer: str
-    group: int = 1
-
-
-@dataclass
 class _LayerDraft:
     name: str
     kind: str
     n_units: int
     shape: tuple[int, ...]
     tap: fx.Node
+    node: fx.Node
 
 
-def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[EdgeBlock], FxRunner]:
-    """Trace `model`, propagate shapes on `x`, and return layers, blocks and the runner."""
+Built = tuple[list[UnitLayer], list[EdgeBlock], FxRunner, "str | None"]
+
+
+def build(model: nn.Module, x: torch.Tensor) -> Built:
+    """Trace `model`, propagate shapes on `x`, and return layers, blocks, the runner and the
+    final probability function that was stripped from the output (or None)."""
+    tracer = fx.Tracer()
+    tracer.record_stack_traces = True
     try:
-        gm = fx.symbolic_trace(model)
+        graph = tracer.trace(model, concrete_args=_optional_arguments(model))
     except Exception as error:  # fx raises many types for untraceable code
         raise TraceFailure(f"{type(error).__name__}: {error}") from error
+    gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
     _select_logits(gm)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    if len(placeholders) != 1:
-        raise TraceFailure(f"forward takes {len(placeholders)} inputs; one is supported")
+    n_inputs = len(placeholders) - len(_optional_arguments(model) or {})
+    if n_inputs != 1:
+        raise GraphError("model", "a forward that takes one input tensor",
+                         f"a forward with {n_inputs} inputs",
+                         hint="Several inputs are not supported yet. Workaround: wrap the model "
+                         "in a module whose forward takes one tensor and splits it.")
+    activation = _strip_final_activation(gm)
     try:
         ShapeProp(gm).propagate(x)
     except Exception as error:
         root = error.__cause__ or error  # ShapeProp wraps the model's own error
         raise ModelError("model", "a forward pass that runs on the example input", root,
                          hint=f"The forward raised {type(root).__name__}: {root}") from error
-    return _Walker(gm).walk()
+    layers, blocks, runner = _Walker(gm).walk()
+    return layers, blocks, runner, activation
+
+
+def _optional_arguments(model: nn.Module) -> dict[str, object] | None:
+    """forward's arguments after the first that have defaults, fixed to their defaults (so
+    `forward(x, mask=None)` traces as a one-input model)."""
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    optional = {p.name: p.default for p in parameters[1:]
+                if p.default is not inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return optional or None
 
 
 def _select_logits(gm: fx.GraphModule) -> None:
@@ -78,138 +108,111 @@ def _select_logits(gm: fx.GraphModule) -> None:
     gm.recompile()
 
 
-def _shape(node: fx.Node) -> tuple[int, ...] | None:
+def _strip_final_activation(gm: fx.GraphModule) -> str | None:
+    """When the output is softmax / log_softmax / sigmoid of a tensor, return that tensor (the
+    logits) instead and name the function; probabilities are then computed once, by the view."""
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+    last = output.args[0]
+    if not isinstance(last, fx.Node) or not last.args or not isinstance(last.args[0], fx.Node):
+        return None
+    module = gm.get_submodule(last.target) if last.op == "call_module" else None
+    name = _ops.final_function(last.op, last.target, module)
+    if name is None:
+        return None
+    output.args = (last.args[0],)
+    gm.graph.eliminate_dead_code()
+    gm.recompile()
+    return name
+
+
+def shape_of(node: object) -> tuple[int, ...] | None:
+    """The traced shape of a tensor-valued node (None otherwise)."""
+    if not isinstance(node, fx.Node):
+        return None
     meta = node.meta.get("tensor_meta")
     return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
 
-class _Walker:
+class _Walker(Rules):
     def __init__(self, gm: fx.GraphModule) -> None:
         self.gm = gm
-        self.origin: dict[fx.Node, _Origin] = {}
+        self.origin: dict[fx.Node, Origin] = {}
+        self.lost: dict[fx.Node, tuple[fx.Node, str, str]] = {}
+        self.pieces: dict[fx.Node, list[Origin | None]] = {}
+        self.squashed: set[fx.Node] = set()
+        self.constants: set[fx.Node] = set()
         self.layers: dict[str, _LayerDraft] = {}
-        self.blocks: list[dict] = []
-        self.module_names = {name for name, _ in gm.named_modules()}
+        self.blocks: dict[tuple[str, str], dict] = {}
 
     def walk(self) -> tuple[list[UnitLayer], list[EdgeBlock], FxRunner]:
         output_node = None
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
-                self._input(node)
-            elif node.op == "call_module":
-                self._module(node, self.gm.get_submodule(node.target))
-            elif node.op in ("call_function", "call_method"):
-                self._function(node)
+                if "input" not in self.layers:  # later ones: optional arguments at defaults
+                    self._input(node)
             elif node.op == "output":
                 output_node = node
+            elif node.op == "get_attr":
+                self.constants.add(node)
+            elif node.all_input_nodes and all(a in self.constants for a in node.all_input_nodes):
+                self.constants.add(node)  # computed from parameters/buffers only (e.g. weight.t())
+                self.visit(node)
+            elif not self._inherit_loss(node):
+                self.visit(node)
         result = output_node.args[0] if output_node is not None else None
+        if isinstance(result, fx.Node) and result in self.lost:
+            raise self.refusal(result)
         if not isinstance(result, fx.Node) or result not in self.origin:
             raise ModelError("model", OUTPUT_EXPECTED, type(result).__name__,
                              hint="Wrap the model so that forward returns the logits tensor.")
-        output_layer = self.origin[result].layer
+        origin = self.origin[result]
+        output_layer = origin.whole_layer(self.n_units_of())
+        if output_layer is None:
+            output_layer = self.merge(result, origin)
         if output_layer == "input":
             raise GraphError("model", "at least one Linear or Conv layer", "a model with none")
+        self._check_nothing_dropped(result, self._ancestors(output_layer))
         return self._finish(output_layer)
 
-    # ------------------------------------------------------------------ node handlers
+    # ------------------------------------------------------------------ bookkeeping
+    def n_units_of(self) -> dict[str, int]:
+        return {name: d.n_units for name, d in self.layers.items()}
+
     def _input(self, node: fx.Node) -> None:
-        shape = _shape(node)
-        self.layers["input"] = _LayerDraft("input", "input", shape[1], shape[1:], node)
-        self.origin[node] = _Origin("input")
+        shape = shape_of(node)
+        self.layers["input"] = _LayerDraft("input", "input", shape[1], shape[1:], node, node)
+        self.origin[node] = Origin.whole("input", shape[1])
 
-    def _module(self, node: fx.Node, module: nn.Module) -> None:
-        source = node.args[0] if node.args else None
-        if isinstance(module, _ops.PARAMETRIC):
-            self._parametric(node, module, source)
-        elif isinstance(module, nn.Flatten):
-            self._reshape(node, source)
-        elif _ops.is_unit_wise_module(module):
-            self._pass(node, source, move_tap=True)
-        else:
-            self._pass(node, source, move_tap=False)
+    def _inherit_loss(self, node: fx.Node) -> bool:
+        """A tensor computed from a lost tensor is lost too (parametric modules refuse)."""
+        lost = [a for a in node.all_input_nodes if a in self.lost]
+        if not lost or node.meta.get("tensor_meta") is None:
+            return False
+        if node.op == "call_module" and isinstance(self.gm.get_submodule(node.target), _ops.PARAMETRIC):
+            raise self.refusal(lost[0])
+        self.lost[node] = self.lost[lost[0]]
+        return True
 
-    def _function(self, node: fx.Node) -> None:
-        target = node.target
-        tensor_args = [a for a in node.args if isinstance(a, fx.Node) and a in self.origin]
-        if node.op == "call_method":
-            if target in _ops.ACTIVATION_METHODS:
-                self._pass(node, node.args[0], move_tap=True)
-            elif target in _ops.RESHAPE_METHODS:
-                self._reshape(node, node.args[0])
-            elif target in ("add", "add_") and len(tensor_args) == 2:
-                self._add(node, tensor_args)
-            elif tensor_args:
-                self._pass(node, tensor_args[0], move_tap=False)
-            return
-        if target in _ops.ACTIVATION_FUNCTIONS or target in _ops.UNIT_WISE_FUNCTIONS:
-            self._pass(node, node.args[0], move_tap=True)
-        elif target in _ops.RESHAPE_FUNCTIONS:
-            self._reshape(node, node.args[0])
-        elif target in _ops.ADD_FUNCTIONS and len(tensor_args) == 2:
-            self._add(node, tensor_args)
-        elif tensor_args:
-            self._pass(node, tensor_args[0], move_tap=False)
+    def lose(self, node: fx.Node, reason: str, workaround: str) -> None:
+        """Mark `node`'s units as lost (refused if they reach a layer or the output)."""
+        self.lost[node] = (node, reason, workaround)
 
-    def _parametric(self, node: fx.Node, module: nn.Module, source: object) -> None:
-        if not isinstance(source, fx.Node) or source not in self.origin:
-            raise GraphError("model", f"an input to {node.target!r} that traces back to units",
-                             "an input of unknown origin")
-        origin = self.origin[source]
-        name = self._unique(node.target)
-        shape = _shape(node)
-        if shape[1] == 0:
-            raise GraphError("model", "layers with at least one unit", f"{name!r} with 0 units")
-        self.layers[name] = _LayerDraft(name, _ops.kind_of(module), shape[1], shape[1:], node)
-        self.blocks.append(dict(src=origin.layer, dst=name,
-                                kind="dense" if isinstance(module, nn.Linear) else "conv",
-                                weight=unit_weight(module, origin.group), module=node.target,
-                                input_key=source, output_key=node, group=origin.group))
-        self.origin[node] = _Origin(name)
+    def refusal(self, node: fx.Node) -> GraphError:
+        culprit, reason, workaround = self.lost[node]
+        return refuse(culprit, self.gm, reason, workaround)
 
-    def _pass(self, node: fx.Node, source: object, move_tap: bool) -> None:
-        if not isinstance(source, fx.Node) or source not in self.origin:
-            return
-        origin = self.origin[source]
-        in_shape, out_shape = _shape(source), _shape(node)
-        if in_shape is None or out_shape is None or len(out_shape) < 2:
-            return
-        if out_shape[1] != in_shape[1]:
-            return  # units regrouped in a way we do not model: the origin is lost
-        self.origin[node] = _Origin(origin.layer, origin.group)
-        layer = self.layers[origin.layer]
-        if (move_tap and origin.layer != "input" and layer.tap is source
-                and len(source.users) == 1 and out_shape == in_shape):
-            layer.tap = node
+    def new_layer(self, node: fx.Node, name: str, kind: str) -> str:
+        name = self._unique(name)
+        shape = shape_of(node)
+        self.layers[name] = _LayerDraft(name, kind, shape[1], shape[1:], node, node)
+        self.origin[node] = Origin.whole(name, shape[1])
+        return name
 
-    def _reshape(self, node: fx.Node, source: object) -> None:
-        if not isinstance(source, fx.Node) or source not in self.origin:
-            return
-        origin = self.origin[source]
-        in_shape, out_shape = _shape(source), _shape(node)
-        if in_shape is None or out_shape is None:
-            return
-        if len(out_shape) == 2 and len(in_shape) > 2 and origin.group == 1:
-            group = int(np.prod(in_shape[2:]))
-            if out_shape[1] == in_shape[1] * group:
-                self.origin[node] = _Origin(origin.layer, group)
-        elif out_shape[:2] == in_shape[:2]:
-            self.origin[node] = _Origin(origin.layer, origin.group)
-
-    def _add(self, node: fx.Node, operands: list[fx.Node]) -> None:
-        shapes = {_shape(a) for a in operands}
-        origins = [self.origin[a] for a in operands]
-        if len(shapes) != 1 or any(o.group != 1 for o in origins):
-            return
-        shape = _shape(node)
-        name = self._unique(node.name)
-        self.layers[name] = _LayerDraft(name, "residual", shape[1], shape[1:], node)
-        for operand, origin in zip(operands, origins):
-            if any(b["src"] == origin.layer and b["dst"] == name for b in self.blocks):
-                continue
-            self.blocks.append(dict(src=origin.layer, dst=name, kind="identity",
-                                    weight=np.eye(shape[1], dtype=np.float32), module=None,
-                                    input_key=operand, output_key=node, group=1))
-        self.origin[node] = _Origin(name)
+    def add_block(self, src: str, dst: str, **fields: object) -> None:
+        if (src, dst) in self.blocks:
+            raise refuse(self.layers[dst].node, self.gm,
+                         f"it reads the units of {src!r} twice", "read each layer's units once")
+        self.blocks[(src, dst)] = dict(src=src, dst=dst, **fields)
 
     def _unique(self, name: str) -> str:
         if name not in self.layers:
@@ -224,9 +227,11 @@ class _Walker:
         reachable = self._ancestors(output_layer)
         drafts = [d for name, d in self.layers.items() if name in reachable]
         probe_nodes: list[fx.Node] = [d.tap for d in drafts]
-        blocks = [b for b in self.blocks if b["dst"] in reachable and b["src"] in reachable]
+        blocks = [b for b in self.blocks.values() if b["dst"] in reachable and b["src"] in reachable]
         for block in blocks:
             probe_nodes += [block["input_key"], block["output_key"]]
+            if block.get("partner_key") is not None:
+                probe_nodes.append(block["partner_key"])
         names = list(dict.fromkeys(node.name for node in probe_nodes))
         layers = [
             UnitLayer(d.name, d.kind,
@@ -236,7 +241,8 @@ class _Walker:
         ]
         edge_blocks = [
             EdgeBlock(b["src"], b["dst"], b["kind"], b["weight"], b["module"],
-                      b["input_key"].name, b["output_key"].name, b["group"])
+                      b["input_key"].name, b["output_key"].name, b["group"], b["ranges"],
+                      None if b.get("partner_key") is None else b["partner_key"].name)
             for b in blocks
         ]
         return layers, edge_blocks, FxRunner(self.gm, names)
@@ -245,8 +251,31 @@ class _Walker:
         seen, stack = {layer}, [layer]
         while stack:
             current = stack.pop()
-            for block in self.blocks:
-                if block["dst"] == current and block["src"] not in seen:
-                    seen.add(block["src"])
-                    stack.append(block["src"])
+            for (src, dst) in self.blocks:
+                if dst == current and src not in seen:
+                    seen.add(src)
+                    stack.append(src)
         return seen
+
+    def _check_nothing_dropped(self, result: fx.Node, drawn: set[str]) -> None:
+        """Every parametric module that the output depends on must be a drawn layer."""
+        drawn_nodes = {self.layers[name].node for name in drawn}
+        seen, stack = {result}, [result]
+        while stack:
+            node = stack.pop()
+            module = self.gm.get_submodule(node.target) if node.op == "call_module" else None
+            if isinstance(module, _ops.PARAMETRIC) and node not in drawn_nodes:
+                raise refuse(node, self.gm, "its units reach the output by a path NetViz does not "
+                             "draw, so it would be missing from the graph",
+                             "make the layer's output flow into the next layer directly")
+            for parent in node.all_input_nodes:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+
+
+def group_of(in_shape: tuple[int, ...], origin: Origin) -> int | None:
+    """Features per unit after flattening a (batch, units, ...) tensor, or None."""
+    if origin.group != 1 or len(in_shape) <= 2:
+        return None
+    return int(np.prod(in_shape[2:]))

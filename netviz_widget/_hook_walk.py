@@ -13,20 +13,56 @@ from torch import nn
 
 from . import _ops
 from ._probes import INPUT_KEY, OUTPUT_EXPECTED, HookRunner, output_choice
+from ._refusals import refuse_module
 from ._weights import unit_weight
 from .errors import GraphError, ModelError
 from .graph import EdgeBlock, UnitLayer
 
 
-def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[EdgeBlock], HookRunner]:
-    """Run `model` once on `x` with recording hooks and build layers, blocks and runner."""
+class _LogitsRunner(HookRunner):
+    """A HookRunner that returns the input of the model's final softmax / sigmoid module (the
+    logits) instead of the model's output; its hook exists only during `run`."""
+
+    def __init__(self, model: nn.Module, modules: list[str], final: str) -> None:
+        super().__init__(model, modules)
+        self.final = self.modules[final]
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        seen: list[torch.Tensor] = []
+        handle = self.final.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+        try:
+            super().run(x)
+        finally:
+            handle.remove()
+        return seen[-1]
+
+
+def _check_leaves(model: nn.Module) -> None:
+    """Refuse module families and unknown parametric modules before running anything."""
+    for name, module in model.named_modules():
+        reason = _ops.refusal(module)
+        if reason is None and not list(module.children()) and _ops.has_own_parameters(module) \
+                and not isinstance(module, _ops.PARAMETRIC) and not _ops.is_unit_wise_module(module):
+            reason = "NetViz does not know what the units of this parametric module are"
+        if reason is not None:
+            raise refuse_module(name, module, reason, "explain the model from that module's "
+                                "output on (wrap the rest of the network in its own module)")
+
+
+def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[EdgeBlock], HookRunner,
+                                                      str | None]:
+    """Run `model` once on `x` with recording hooks and build layers, blocks, runner and the
+    final probability function left out of the output (or None)."""
+    _check_leaves(model)
     calls: list[tuple[str, nn.Module, tuple[int, ...], tuple[int, ...]]] = []
+    outputs: list[torch.Tensor] = []
     handles = []
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and n]
     for name, module in leaves:
         def record(mod, args, output, name=name):
             if args and isinstance(args[0], torch.Tensor) and isinstance(output, torch.Tensor):
                 calls.append((name, mod, tuple(args[0].shape), tuple(output.shape)))
+                outputs.append(output)
         handles.append(module.register_forward_hook(record))
     try:
         result = model(x)
@@ -78,4 +114,11 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
         raise GraphError("model", "at least one Linear or Conv layer", "a model with none")
     last = layers[-1]
     layers[-1] = UnitLayer(last.name, last.kind, "output", last.n_units, last.shape, last.tap)
-    return layers, blocks, HookRunner(model, probed)
+    final_name, final_module, *_ = calls[-1]
+    activation = next((n for cls, n in _ops.FINAL_MODULES.items() if type(final_module) is cls), None)
+    if activation is not None and outputs[-1] is result:
+        if layers[-1].tap == f"{final_name}:out":  # the logits are read before the final function
+            layers[-1] = UnitLayer(last.name, last.kind, "output", last.n_units, last.shape,
+                                   f"{blocks[-1].module}:out")
+        return layers, blocks, _LogitsRunner(model, probed, final_name), activation
+    return layers, blocks, HookRunner(model, probed), None

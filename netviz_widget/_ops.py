@@ -1,4 +1,4 @@
-"""Which torch operations create units, pass them through, or regroup them."""
+"""Which torch operations create units, pass them through, regroup them, or are refused."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PARAMETRIC = (nn.Linear, nn.Conv1d, nn.Conv2d)
+PARAMETRIC = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 ACTIVATION_MODULES = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
@@ -16,13 +16,14 @@ ACTIVATION_MODULES = (
     nn.LogSigmoid, nn.Softsign, nn.Tanhshrink,
 )
 NORM_MODULES = (
-    nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d,
-    nn.InstanceNorm2d,
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm,
+    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
 )
-DROPOUT_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)
+DROPOUT_MODULES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 POOL_MODULES = (
-    nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d,
-    nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.Identity,
+    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Identity,
 )
 
 ACTIVATION_FUNCTIONS = {
@@ -31,15 +32,54 @@ ACTIVATION_FUNCTIONS = {
     F.hardtanh, F.hardswish, F.hardsigmoid, F.logsigmoid, F.softsign,
 }
 ACTIVATION_METHODS = {"relu", "relu_", "tanh", "tanh_", "sigmoid", "sigmoid_"}
-PASSTHROUGH_FUNCTIONS = {
-    F.dropout, F.layer_norm, F.batch_norm, F.max_pool1d, F.max_pool2d, F.avg_pool1d,
-    F.avg_pool2d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.softmax, F.log_softmax,
-    torch.softmax, torch.log_softmax,
-}
 UNIT_WISE_FUNCTIONS = {F.dropout, F.layer_norm, F.batch_norm}
 RESHAPE_FUNCTIONS = {torch.flatten, torch.reshape}
 RESHAPE_METHODS = {"view", "reshape", "flatten"}
 ADD_FUNCTIONS = {operator.add, operator.iadd, torch.add}
+ADD_METHODS = {"add", "add_"}
+MUL_FUNCTIONS = {operator.mul, operator.imul, torch.mul}
+MUL_METHODS = {"mul", "mul_"}
+CAT_FUNCTIONS = {torch.cat, torch.concat, torch.concatenate}
+SPLIT_FUNCTIONS = {torch.split, torch.chunk, torch.tensor_split}
+SPLIT_METHODS = {"split", "chunk", "tensor_split"}
+# operations that move or reduce axes: they keep the units only if they leave axis 1 alone
+AXIS_METHODS = {"permute", "transpose", "movedim", "swapaxes", "swapdims", "unsqueeze", "squeeze"}
+AXIS_FUNCTIONS = {torch.permute, torch.transpose, torch.movedim, torch.swapaxes, torch.unsqueeze,
+                  torch.squeeze}
+REDUCE_METHODS = {"mean", "sum", "amax", "amin", "max", "min", "prod", "norm", "std", "var"}
+REDUCE_FUNCTIONS = {torch.mean, torch.sum, torch.amax, torch.amin, torch.max, torch.min,
+                    torch.prod, torch.norm, torch.std, torch.var}
+
+# a final probability function: the logits before it are explained
+FINAL_MODULES = {nn.Softmax: "softmax", nn.LogSoftmax: "log_softmax", nn.Sigmoid: "sigmoid"}
+FINAL_FUNCTIONS = {F.softmax: "softmax", torch.softmax: "softmax", F.log_softmax: "log_softmax",
+                   torch.log_softmax: "log_softmax", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid"}
+FINAL_METHODS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid"}
+
+# families that are recognised and refused with a specific explanation
+REFUSED_MODULES: dict[type, str] = {
+    nn.MultiheadAttention: "attention heads are not drawn as units yet",
+    nn.TransformerEncoderLayer: "attention heads are not drawn as units yet",
+    nn.TransformerDecoderLayer: "attention heads are not drawn as units yet",
+    nn.TransformerEncoder: "attention heads are not drawn as units yet",
+    nn.Transformer: "attention heads are not drawn as units yet",
+    nn.LSTM: "recurrent layers are not drawn as units yet",
+    nn.GRU: "recurrent layers are not drawn as units yet",
+    nn.RNN: "recurrent layers are not drawn as units yet",
+    nn.LSTMCell: "recurrent layers are not drawn as units yet",
+    nn.GRUCell: "recurrent layers are not drawn as units yet",
+    nn.RNNCell: "recurrent layers are not drawn as units yet",
+    nn.Embedding: "token inputs (integer ids into an embedding) are not supported yet",
+    nn.EmbeddingBag: "token inputs (integer ids into an embedding) are not supported yet",
+    nn.ConvTranspose1d: "transposed convolutions are not drawn as units yet",
+    nn.ConvTranspose2d: "transposed convolutions are not drawn as units yet",
+    nn.ConvTranspose3d: "transposed convolutions are not drawn as units yet",
+    nn.Bilinear: "bilinear layers (two inputs) are not drawn as units yet",
+}
+
+SUPPORTED = ("Linear and Conv1d/2d/3d layers (units: features / channels), elementwise "
+             "activations, normalisation, dropout and pooling, flatten/view, residual additions, "
+             "concatenation and splits along the unit axis, and multiplicative gates")
 
 
 def is_unit_wise_module(module: nn.Module) -> bool:
@@ -48,6 +88,30 @@ def is_unit_wise_module(module: nn.Module) -> bool:
     return isinstance(module, ACTIVATION_MODULES + NORM_MODULES + DROPOUT_MODULES)
 
 
+def has_own_parameters(module: nn.Module) -> bool:
+    """True when `module` itself (not a child) holds a parameter."""
+    return any(True for _ in module.parameters(recurse=False))
+
+
 def kind_of(module: nn.Module) -> str:
-    """The layer kind name of a parametric module ("linear", "conv1d", "conv2d")."""
+    """The layer kind name of a parametric module ("linear", "conv1d", "conv2d", "conv3d")."""
     return type(module).__name__.lower()
+
+
+def refusal(module: nn.Module) -> str | None:
+    """Why a module family is refused, or None when it is not in the refused list."""
+    for family, reason in REFUSED_MODULES.items():
+        if isinstance(module, family):
+            return reason
+    return None
+
+
+def final_function(node_op: str, target: object, module: nn.Module | None) -> str | None:
+    """"softmax", "log_softmax" or "sigmoid" when a node applies that function, else None."""
+    if node_op == "call_module" and module is not None:
+        return next((name for cls, name in FINAL_MODULES.items() if type(module) is cls), None)
+    if node_op == "call_function":
+        return FINAL_FUNCTIONS.get(target)
+    if node_op == "call_method":
+        return FINAL_METHODS.get(target)
+    return None

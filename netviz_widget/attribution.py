@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
@@ -90,7 +91,8 @@ def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     blocks = graph.blocks if edges else []
     keys = list(dict.fromkeys(
         [layer.tap for layer in graph.layers[1:]]
-        + [key for block in blocks for key in (block.input_key, block.output_key)]
+        + [key for block in blocks for key in (block.input_key, block.output_key, block.partner_key)
+           if key is not None]
     ))
     with torch.enable_grad(), intervened(graph, interventions, capture=keys) as store:
         output = graph.runner.run(scaled)
@@ -149,39 +151,83 @@ def _conductance(value: torch.Tensor, gradient: torch.Tensor, batch: int, n_step
 
 def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradients: dict,
                       batch: int, n_steps: int) -> torch.Tensor:
-    """(batch, dst units, src units) edge conductance of one block."""
+    """(batch, dst units, src units) edge conductance of one block.
+
+    Identity (residual, concatenation) edges carry Σ_k ∂F/∂z(α_{k-1}) · Δa_k per unit; for a
+    product z = a · g the exact split Δ(a g) = g(α_{k-1}) Δa + a(α_k) Δg gives the "gated"
+    (main path) and "modulates" (gate) edges. Weighted edges are computed over the consumer's
+    whole input and cut into the source layer's runs (see `EdgeBlock.ranges`).
+    """
     x_in = values[block.input_key]
     dx = (x_in[batch:] - x_in[:-batch]).reshape(n_steps, batch, *x_in.shape[1:])
     g_z = gradients[block.output_key][:-batch]
     g_z = g_z.reshape(n_steps, batch, *g_z.shape[1:])
-    if block.kind == "identity":
-        flow = (dx * g_z).reshape(n_steps, batch, dx.shape[2], -1).sum(dim=(0, 3))
-        return torch.diag_embed(flow)
+    n_src = graph.layer(block.src).n_units
+    if block.module is None:
+        product = dx * g_z
+        if block.partner_key is not None:
+            partner = values[block.partner_key]
+            partner = partner[:-batch] if block.kind == "gated" else partner[batch:]
+            product = product * partner.reshape(n_steps, batch, *partner.shape[1:])
+        flow = product.reshape(n_steps, batch, product.shape[2], -1).sum(dim=(0, 3))
+        return _place_diagonal(flow, block.ranges, n_src)
     module = graph.model.get_submodule(block.module)
     weight = module.weight.detach()
     if isinstance(module, nn.Linear):
         edges = torch.einsum("kbo,kbf->bof", g_z, dx) * weight
         if block.group > 1:
             edges = edges.reshape(batch, edges.shape[1], -1, block.group).sum(-1)
+    else:
+        edges = _conv_edges(module, weight, dx, g_z, batch, n_steps)
+    return _place_columns(edges, block.ranges, n_src)
+
+
+def _place_diagonal(flow: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tensor:
+    """(batch, dst, src) with flow[:, offset + i] at (offset + i, start + i) for each run."""
+    if not ranges:
+        return torch.diag_embed(flow)
+    out = flow.new_zeros(flow.shape[0], flow.shape[1], n_src)
+    for offset, start, length in ranges:
+        rows = torch.arange(offset, offset + length, device=flow.device)
+        cols = torch.arange(start, start + length, device=flow.device)
+        out[:, rows, cols] += flow[:, rows]
+    return out
+
+
+def _place_columns(edges: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tensor:
+    """(batch, dst, src) from (batch, dst, consumer inputs): each run's columns moved to the
+    source layer's units."""
+    if not ranges:
         return edges
-    return _conv_edges(module, weight, dx, g_z, batch, n_steps)
+    out = edges.new_zeros(edges.shape[0], edges.shape[1], n_src)
+    for offset, start, length in ranges:
+        out[:, :, start:start + length] += edges[:, :, offset:offset + length]
+    return out
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 def _conv_edges(module: nn.Module, weight: torch.Tensor, dx: torch.Tensor, g_z: torch.Tensor,
                 batch: int, n_steps: int) -> torch.Tensor:
-    """Per-example weight gradients via a grouped conv (batch folded into channels), times
-    the weights, summed over kernel taps → (batch, out channels, in channels)."""
+    """Per-example weight gradients (batch folded into the conv groups, so one conv and its
+    backward cover every example and path step), times the weights, summed over kernel taps
+    → (batch, out channels, in channels). Any padding (numbers, 'same', 'valid', non-zero
+    padding modes), stride, dilation, groups; 1-d, 2-d and 3-d."""
     out_channels, in_per_group = weight.shape[:2]
     groups = module.groups
     dims = weight.dim() - 2
-    grad_fn = torch.nn.grad.conv2d_weight if dims == 2 else torch.nn.grad.conv1d_weight
-    if isinstance(module.padding, str):
-        raise ModelError("model", "convolutions with numeric padding", module.padding)
     dx_folded = dx.reshape(n_steps, batch * dx.shape[2], *dx.shape[3:])
     gz_folded = g_z.reshape(n_steps, batch * out_channels, *g_z.shape[3:])
-    per_example = grad_fn(dx_folded, (batch * out_channels, in_per_group, *weight.shape[2:]),
-                          gz_folded, stride=module.stride, padding=module.padding,
-                          dilation=module.dilation, groups=batch * groups)
+    padding = module.padding
+    if module.padding_mode != "zeros":
+        dx_folded = F.pad(dx_folded, module._reversed_padding_repeated_twice, mode=module.padding_mode)
+        padding = 0
+    probe = weight.new_zeros(batch * out_channels, in_per_group, *weight.shape[2:]).requires_grad_(True)
+    with torch.enable_grad():
+        out = _CONV[dims](dx_folded, probe, None, module.stride, padding, module.dilation,
+                          batch * groups)
+        (per_example,) = torch.autograd.grad(out, probe, gz_folded)
     per_example = per_example.reshape(batch, out_channels, in_per_group, *weight.shape[2:])
     edges = (per_example * weight).reshape(batch, out_channels, in_per_group, -1).sum(-1)
     if groups == 1:
@@ -192,4 +238,3 @@ def _conv_edges(module: nn.Module, weight: torch.Tensor, dx: torch.Tensor, g_z: 
         rows = slice(g * out_per_group, (g + 1) * out_per_group)
         full[:, rows, g * in_per_group:(g + 1) * in_per_group] = edges[:, rows]
     return full
-

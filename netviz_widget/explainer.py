@@ -237,7 +237,7 @@ class Explainer:
     def clean_probabilities(self) -> np.ndarray:
         """(batch, classes) output probabilities of the model without interventions."""
         if not hasattr(self, "_clean_probabilities"):
-            self._clean_probabilities = self._logits([]).softmax(1).cpu().numpy()
+            self._clean_probabilities = self.graph.probabilities(self._logits([])).cpu().numpy()
         return self._clean_probabilities
 
     def neuron(self, layer: str, unit: int, k: int = 5) -> NeuronView:
@@ -317,7 +317,7 @@ class Explainer:
         ig_total = scores.input_scores.reshape(scores.input_scores.shape[0], -1).sum(1)
         top = self._stack[-1] if self._stack else None
         return Snapshot(
-            logits=logits.cpu().numpy(), probabilities=logits.softmax(1).cpu().numpy(),
+            logits=logits.cpu().numpy(), probabilities=self.graph.probabilities(logits).cpu().numpy(),
             target=self._target.cpu().numpy().copy(), activations=scores.activations,
             node_scores=scores.node_scores, edge_scores=scores.edge_scores,
             input_scores=scores.input_scores, delta=(ig_total - change).astype(np.float32),

@@ -103,16 +103,20 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     target = int(snap.target[example])
     predicted = int(probabilities.argmax())
     others = [c for c in np.argsort(-probabilities) if c != target]
-    runner_up = int(others[0])  # the strongest rival: the prediction itself when target differs
+    # the strongest rival: the prediction itself when target differs; none for one output
+    runner_up = int(others[0]) if others else target
+
     def name(c: int) -> str:
         return md_escape(labels[c] if labels else c)
 
     x = ex.inputs[example:example + 1]
-    with evaluation_mode(ex.model):
-        rival = path_scores(ex.graph, x, ex.baseline[example:example + 1],
-                            torch.tensor([runner_up], device=x.device), ex.n_steps, ex.interventions,
-                            edges=False)
-    contrast = snap.input_scores[example] - rival.input_scores[0]
+    contrast = snap.input_scores[example]
+    if others:
+        with evaluation_mode(ex.model):
+            rival = path_scores(ex.graph, x, ex.baseline[example:example + 1],
+                                torch.tensor([runner_up], device=x.device), ex.n_steps,
+                                ex.interventions, edges=False)
+        contrast = contrast - rival.input_scores[0]
     lines = []
     active = [i.describe() for i in ex.interventions]
     if active:
@@ -121,7 +125,10 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
                      + "; ".join(md_escape(label) for label in active)
                      + f"): every number below describes the intervened model; without them "
                      f"{name(target)} has probability {clean:.3f}.")
-    if predicted == target:
+    if not others:  # one output (binary): a sigmoid of the logit, evidence = the logit's own IG
+        lines.append(f"The model gives **{name(target)}** probability {probabilities[target]:.3f} "
+                     f"(one output: the sigmoid of the logit {snap.logits[example, target]:+.3f}).")
+    elif predicted == target:
         lines.append(f"The model predicts **{name(predicted)}** with probability "
                      f"{probabilities[predicted]:.3f}; the runner-up is **{name(runner_up)}** "
                      f"({probabilities[runner_up]:.3f}).")
@@ -129,7 +136,8 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
         lines.append(f"Explaining **{name(target)}** (probability {probabilities[target]:.3f}), which "
                      f"the model does not predict: it predicts **{name(predicted)}** "
                      f"({probabilities[predicted]:.3f}).")
-    evidence, facts = _describe_evidence(contrast, ex.graph.example_shape, name(target), name(runner_up))
+    rival_name = name(runner_up) if others else f"not {name(target)}"
+    evidence, facts = _describe_evidence(contrast, ex.graph.example_shape, name(target), rival_name)
     lines.append(evidence)
 
     circuit = ex.circuit(example, coverage)

@@ -60,8 +60,8 @@ def _ablate(ex: Explainer, units: Sequence[tuple[str, int]], mode: str,
 def _target_output(ex: Explainer, interventions: Sequence[Intervention], example: int) -> tuple[float, float]:
     logits = ex.evaluate(interventions)[example]
     target = int(ex.target[example])
-    probabilities = np.exp(logits - logits.max())
-    return float(logits[target]), float(probabilities[target] / probabilities.sum())
+    probabilities = ex.graph.probabilities(torch.from_numpy(logits[None])).numpy()[0]
+    return float(logits[target]), float(probabilities[target])
 
 
 def causal_check(ex: Explainer, circuit: Circuit, mode: str = "mean", n_random: int = 20,

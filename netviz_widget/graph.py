@@ -27,7 +27,8 @@ class UnitLayer:
 
     Attributes:
         name: qualified module name (or "input", or the fx node name of a residual add).
-        kind: "input", "linear", "conv1d", "conv2d" or "residual".
+        kind: "input", "linear", "conv1d", "conv2d", "conv3d", "residual" (a + b), "gated"
+            (a * gate) or "concat" (an output concatenated from several layers).
         role: "input", "hidden" or "output".
         n_units: number of units (features, or channels for convolutions).
         shape: the activation shape without the batch dimension.
@@ -48,11 +49,18 @@ class EdgeBlock:
 
     Attributes:
         src, dst: unit layer names.
-        kind: "dense" (Linear), "conv" (Conv1d/2d, reduced over the kernel) or "identity" (skip).
+        kind: "dense" (Linear), "conv" (Conv1d/2d/3d, reduced over the kernel), "identity"
+            (skip into a residual sum or a concatenation), "gated" (the main path into a product
+            a * g) or "modulates" (the gate g into that product).
         weight: float32 array of shape (dst units, src units), signed L2 norm where reduced.
-        module: qualified name of the parametric module carrying the weights (None for skips).
-        input_key / output_key: probe keys of the module's input and pre-activation output.
+        module: qualified name of the parametric module carrying the weights (None otherwise).
+        input_key / output_key: probe keys of the module's input and pre-activation output
+            (for a product: the operand and the product).
         group: input features per source unit (>1 where a Flatten maps features to channels).
+        ranges: (offset, start, length) runs: the consumer's input units offset..offset+length
+            are units start..start+length of `src` (after a concatenation or split); empty
+            means all units of `src`, in order.
+        partner_key: for "gated"/"modulates" blocks, the probe key of the other operand.
     """
 
     src: str
@@ -63,6 +71,8 @@ class EdgeBlock:
     input_key: str
     output_key: str
     group: int = 1
+    ranges: tuple[tuple[int, int, int], ...] = ()
+    partner_key: str | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -74,8 +84,10 @@ class LayeredGraph:
     """Unit layers in depth order and the edge blocks between them, for one model."""
 
     def __init__(self, model: nn.Module, layers: list[UnitLayer], blocks: list[EdgeBlock],
-                 runner: ProbedRunner, example_shape: tuple[int, ...], traced: bool) -> None:
+                 runner: ProbedRunner, example_shape: tuple[int, ...], traced: bool,
+                 output_activation: str | None = None) -> None:
         self.model = model
+        self.output_activation = output_activation
         self.layers = layers
         self.blocks = blocks
         self.runner = runner
@@ -89,7 +101,10 @@ class LayeredGraph:
 
         Uses torch.fx symbolic tracing; where tracing fails (data-dependent control flow)
         it falls back to forward hooks in execution order and warns that skip edges may be
-        missing. The model is left exactly as it was.
+        missing. A final softmax / log_softmax / sigmoid is detected and left out: the graph
+        explains the logits before it (see `output_activation`, `probabilities`). An operation
+        NetViz cannot draw raises a GraphError naming it and the source line. The model is left
+        exactly as it was.
         """
         from . import _fx_walk, _hook_walk
 
@@ -108,8 +123,17 @@ class LayeredGraph:
                 )
                 built = _hook_walk.build(model, example_input)
                 traced = False
-        layers, blocks, runner = built
-        return cls(model, layers, blocks, runner, tuple(example_input.shape[1:]), traced)
+        layers, blocks, runner, activation = built
+        return cls(model, layers, blocks, runner, tuple(example_input.shape[1:]), traced,
+                   activation)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Output probabilities from the logits: softmax over classes, or an independent
+        sigmoid per output for a model ending in a sigmoid and for one-output (binary) models.
+        A model's own final softmax / sigmoid is never applied twice (it is not in the graph)."""
+        if self.output_activation == "sigmoid" or logits.shape[1] == 1:
+            return torch.sigmoid(logits)
+        return logits.softmax(1)
 
     # ----------------------------------------------------------------------------- lookups
     def layer(self, name: str) -> UnitLayer:
@@ -193,6 +217,13 @@ def check_input(argument: str, x: object, model: nn.Module | None = None,
     if not isinstance(x, torch.Tensor):
         raise InputError(argument, "a torch.Tensor batch of shape (batch, ...)", x)
     if not torch.is_floating_point(x):
+        if model is not None and any(isinstance(m, (nn.Embedding, nn.EmbeddingBag))
+                                     for m in model.modules()):
+            raise InputError(argument, "a floating-point tensor (token-id inputs into an "
+                             "nn.Embedding are not supported yet)", x,
+                             hint="Workaround: explain the model from the embedding output on: "
+                             "wrap the layers after the embedding in a module and pass it "
+                             "model.embedding(ids).")
         raise InputError(argument, "a floating-point tensor (e.g. torch.float32)", x,
                          hint="Convert with x.float().")
     if x.dim() < 2:

@@ -39,14 +39,14 @@ def image_grid(graph: LayeredGraph, input_image: object) -> tuple[str | None, li
 
 
 def edge_index(graph: LayeredGraph) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """Per block, the (dst, src) unit pairs that are edges (identity blocks: the diagonal), in
-    the order of the block's flattened (dst, src) table."""
+    """Per block, the (dst, src) unit pairs that are edges (blocks without a module, such as
+    identity, gated and modulates: their one-to-one pairs), in the order of the block's
+    flattened (dst, src) table."""
     pairs = {}
     for block in graph.blocks:
         n_dst, n_src = block.shape
-        if block.kind == "identity":
-            idx = np.arange(n_dst)
-            pairs[(block.src, block.dst)] = (idx, idx)
+        if block.module is None:
+            pairs[(block.src, block.dst)] = np.nonzero(block.weight)
         else:
             dst, src = np.divmod(np.arange(n_dst * n_src), n_src)
             pairs[(block.src, block.dst)] = (dst, src)
@@ -89,6 +89,13 @@ class EdgeLayout:
                    np.concatenate(dsts) if dsts else np.zeros(0, np.int64),
                    np.concatenate(weights) if weights else np.zeros(0))
 
+    def modulates(self, graph: LayeredGraph) -> np.ndarray:
+        """(edges,) 1 for the aggregated edges of "modulates" blocks (a gate into a product)."""
+        kinds = {(b.src, b.dst): b.kind for b in graph.blocks}
+        parts = [np.full(size, kinds[key] == "modulates", np.uint8)
+                 for key, size in zip(self.keys, self.sizes)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+
     def scores(self, snapshot: Snapshot, example: int) -> np.ndarray:
         """Edge scores of every aggregated edge (sums over the unit pairs it stands for)."""
         parts = []
@@ -130,6 +137,8 @@ def topology_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout,
             "src": encode_array(layout.src[chosen], "uint32"),
             "dst": encode_array(layout.dst[chosen], "uint32"),
             "weight": encode_array(layout.weight[chosen], "float32"),
+            # 1 where the edge comes from a gate into a product ("modulates"): drawn dashed
+            "modulates": encode_array(layout.modulates(graph)[chosen], "uint8"),
         },
     }
 
