@@ -4,7 +4,7 @@ Static page (`save_html`, no kernel), for networks with about 1k, 10k and 100k *
 (every shipped edge drawn, no grouped layers):
 
 - data update: a new state arrives (decode, edge filter) → the next frame's draw → pixels;
-- edge layer: a full redraw of the edge canvas → pixels;
+- edge layer: a full redraw of the edge canvas → pixels, edges coloured by score and by weight;
 - hover: a pointer move over a unit or an edge (hit test) → the overlay drawn → pixels;
 - pan: one pan step (the edge bitmap moves, nodes and overlay redraw) → pixels;
 - bytes shipped for the first render and for an update.
@@ -100,11 +100,14 @@ window.bench = (() => {
   return {
     update: (i) => frameTimed(
       () => window.netvizModel.set('state', { ...states[i % 2], seq: seq++ }), canvases),
-    redrawEdges: () => {
+    redrawEdges: (color = 'score') => {
+      window.netvizModel.set('edge_color', color);
       const t0 = performance.now();
       el.netviz.redraw();
       readback(canvases().slice(0, 1));
-      return performance.now() - t0;
+      const ms = performance.now() - t0;
+      window.netvizModel.set('edge_color', 'score');
+      return ms;
     },
     hover: (x, y) => {
       const stage = el.querySelector('.netviz-stage');
@@ -180,6 +183,7 @@ def measure_once(page, points: list, i: int) -> dict:
         "update_ms": page.evaluate("(i) => bench.update(i)", i),
         "update_js_ms": page.evaluate("() => bench.updateJs()"),
         "edge_layer_ms": page.evaluate("() => bench.redrawEdges()"),
+        "edge_layer_by_weight_ms": page.evaluate("() => bench.redrawEdges('weight')"),
         "hover_ms": page.evaluate("([x, y]) => bench.hover(x, y)", [x, y]),
         "pan_ms": page.evaluate("() => bench.pan()"),
     }

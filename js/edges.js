@@ -83,8 +83,8 @@ export function bucketEdges(indices, values, half = 8) {
   return { buckets, extent };
 }
 
-/** Lines wider than one device pixel drawn at their width, at most (≈ 20k thin lines' cost). */
-export const WIDE_LINE_BUDGET = 2000;
+/** Lines wider than one device pixel drawn at their width, at most (≈ 3k thin lines' cost). */
+export const WIDE_LINE_BUDGET = 300;
 
 /**
  * Line width of each bucket: `widths` (world units) as given while at most `budget` lines are

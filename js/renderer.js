@@ -65,7 +65,7 @@ export class Renderer {
    * Draw `visible` edges coloured by `values` (edge scores or weights): straight lines, one
    * path per colour bucket (and per pass when a highlight dims the rest). Lines wider than one
    * device pixel cost ~10× a thin one in software rasterisers; past a budget of such lines
-   * (edge weights, 2× screens) every line is drawn at most one device pixel wide.
+   * (edge weights, 2× screens: WIDE_LINE_BUDGET) every line is drawn at most one device pixel wide.
    */
   drawEdges(scene, t, visible, values) {
     this.edgesCanvas.style.transform = "";

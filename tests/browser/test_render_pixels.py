@@ -82,15 +82,15 @@ def open_view(chromium, tmp_path, widths, edge_color="score"):
     return page
 
 
-SMALL, MEDIUM = (32, 48, 24, 10), (64, 96, 48, 10)
+TINY, SMALL, MEDIUM = (8, 16, 8, 10), (32, 48, 24, 10), (64, 96, 48, 10)
 
 
-# Edge scores: nearly every line under one device pixel. Weights: half the lines wider (1,464
-# here, within the renderer's budget of wide lines; past it, or on a 2× screen with thousands of
+# Edge scores: nearly every line under one device pixel. Weights: half the lines wider (~170
+# here, within the renderer's budget of wide lines; past it, or on a 2× screen with hundreds of
 # lines, lines are capped at one device pixel: a level of detail, see js/edges.js).
 @pytest.mark.parametrize(("widths", "edge_color"), [
-    (SMALL, "score"), (MEDIUM, "score"), (SMALL, "weight")],
-    ids=["3k-scores", "11k-scores", "3k-weights"])
+    (SMALL, "score"), (MEDIUM, "score"), (TINY, "weight")],
+    ids=["3k-scores", "11k-scores", "300-weights"])
 def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths, edge_color):
     page = open_view(chromium, tmp_path, widths, edge_color)
     try:
@@ -99,7 +99,7 @@ def test_edge_layer_matches_the_svg_export(chromium, tmp_path, widths, edge_colo
     finally:
         page.close()
     assert same["edges"] >= 8  # several colour buckets
-    assert same["painted"] > 0.2 * same["pixels"]  # a real picture, not an empty canvas
+    assert same["painted"] > 0.05 * same["pixels"]  # a real picture, not an empty canvas
     assert abs(same["painted"] - same["paintedReference"]) < 0.02 * same["pixels"]
     assert same["far"] < 0.001 * same["pixels"], same
     assert same["mean"] < 1.0, same
