@@ -58,7 +58,7 @@ def check_same_graph(a: LayeredGraph, b: LayeredGraph, argument: str = "other") 
 @dataclass(frozen=True)
 class UnitChange:
     """One unit's change between model A and model B (scores: mean over the batch, or the
-    chosen example)."""
+    chosen example; `magnitude`: the |change| it was ranked by, mean |change| over the batch)."""
 
     layer: str
     unit: int
@@ -66,6 +66,7 @@ class UnitChange:
     score_b: float
     activation_a: float
     activation_b: float
+    magnitude: float = 0.0
 
     @property
     def change(self) -> float:
@@ -141,15 +142,15 @@ class SnapshotDiff:
         def pick(values: np.ndarray, u: int) -> float:
             return float(values[:, u].mean() if example is None else values[example, u])
         return [UnitChange(layer, u, pick(self.a.node_scores[layer], u), pick(self.b.node_scores[layer], u),
-                           pick(self.a.activations[layer], u), pick(self.b.activations[layer], u))
-                for _, layer, u in rows[:max(int(k), 0)]]
+                           pick(self.a.activations[layer], u), pick(self.b.activations[layer], u), size)
+                for size, layer, u in rows[:max(int(k), 0)]]
 
     def summary(self) -> str:
         """A few plain-text lines: predictions that differ and the most changed units."""
         differ = int(self.predictions_differ.sum())
         lines = [f"predictions differ on {differ} of {len(self.predictions_differ)} inputs",
-                 "most changed units (ranked by mean |change| over the batch; mean score A → B):"]
-        lines += [f"  {c.layer}[{c.unit}]: {c.score_a:+.4f} → {c.score_b:+.4f} ({c.change:+.4f})"
+                 "most changed units: mean |change| of the score over the batch (mean score A → B)"]
+        lines += [f"  {c.layer}[{c.unit}]: {c.magnitude:.4f} ({c.score_a:+.4f} → {c.score_b:+.4f})"
                   for c in self.top_units(5)]
         return "\n".join(lines)
 

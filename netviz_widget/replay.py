@@ -128,6 +128,13 @@ class ReplayView(widgets.VBox):
         self.unit_figure.title.text = f"{layer}[{int(unit)}] over training (input #{self._example})"
         return series
 
+    def save_html(self, path: str | Path, title: str = "netviz_widget replay") -> Path:
+        """Save an offline HTML page (no kernel, no network) with the view, every recorded step
+        as a frame, and a slider and play button that keep working."""
+        from .replay_export import save_replay_html
+
+        return save_replay_html(self, path, title)
+
     # ------------------------------------------------------------------ internals
     def _state(self, index: int, example: int) -> dict[str, Any]:
         key = (index, example)

@@ -53,6 +53,7 @@ def test_top_units_rank_the_largest_changes_first(digits):
     top = diff.top_units(6)
     magnitudes = [float(np.abs(diff.node_scores[c.layer][:, c.unit]).mean()) for c in top]
     assert magnitudes == sorted(magnitudes, reverse=True)
+    assert [c.magnitude for c in top] == pytest.approx(magnitudes)
     everything = max(float(np.abs(v).mean(0).max()) for k, v in diff.node_scores.items() if k != "input")
     assert magnitudes[0] == pytest.approx(everything)
     first = top[0]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -100,3 +104,14 @@ def test_untrusted_and_bad_input_is_refused(recording):
         NetViz.replay(recording, class_labels=["a"])
     with pytest.raises(InputError, match="recording"):
         NetViz.replay(42)
+
+
+def test_the_offline_page_holds_every_recorded_frame(recording, tmp_path):
+    replay = NetViz.replay(recording)
+    text = replay.save_html(tmp_path / "replay.html").read_text(encoding="utf-8")
+    payload = json.loads(re.search(r'id="netviz-replay-frames">(.*?)</script>', text, re.S).group(1))
+    assert payload["steps"] == recording.steps.tolist()
+    for i, frame in enumerate(payload["frames"]):
+        scores = np.frombuffer(base64.b64decode(frame["node_scores"]["buffer"]["__b64__"]), np.float32)
+        assert np.array_equal(scores[FC1], recording.node_scores["fc1"][i, 0])
+    assert 'type="range" id="netviz-replay-slider" min="0" max="3"' in text

@@ -121,12 +121,17 @@ side_by_side"""),
 Switching off the most changed fc2 unit in both models at once, from Python (the same as *Apply* in the
 controls):"""),
     ("code", """
+def p_target(explainer):
+    return float(explainer.snapshot().probabilities[:, backdoor.TARGET].mean())
+
+
 unit = next(c.unit for c in diff.top_units(20) if c.layer == "fc2")
-after = side_by_side.intervene("fc2", [unit], mode="zero")
-p_a = side_by_side.explainer.snapshot().probabilities[:, backdoor.TARGET].mean()
-p_b = side_by_side.explainer.other.snapshot().probabilities[:, backdoor.TARGET].mean()
-print(f"fc2[{unit}] zeroed in both, mean p(class 0) on the triggered digits: "
-      f"clean {p_a:.3f}, backdoored {p_b:.3f}")
+pair = side_by_side.explainer                       # A; pair.other is B
+before = p_target(pair), p_target(pair.other)
+side_by_side.intervene("fc2", [unit], mode="zero")
+after = p_target(pair), p_target(pair.other)
+print(f"mean p(class 0) on the triggered digits, before → after zeroing fc2[{unit}] in both:")
+print(f"  clean {before[0]:.3f} → {after[0]:.3f};  backdoored {before[1]:.3f} → {after[1]:.3f}")
 side_by_side.undo();"""),
     ("md", """
 ## Compare: plain vs shortcut-penalised training (the regularisation study, reduced)
