@@ -1,22 +1,49 @@
 """Engine speed: the fused snapshot vs the equivalent Captum calls, and the intervention
-round trip. Prints JSON; measured side by side in one run (the machine is shared and noisy).
+round trip quiet and beside CPU burners (one busy process per core, started and stopped here),
+with the library's thread choice (num_threads="auto") and with torch's default threads, side by
+side. Prints JSON; measured side by side in one run (the machine is shared and noisy).
 
-    python benchmarks/bench_engine.py [--repeats 15] [--quick]
+    python benchmarks/bench_engine.py [--repeats 15] [--quick] [--crossover]
+
+`--crossover` adds the snapshot time at 1 thread vs the default threads over growing work
+(multiply-adds × path rows), quiet and loaded: where more threads start to pay.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
 from captum.attr import IntegratedGradients, LayerConductance
+from torch import nn
 
 from netviz_widget import Explainer
+from netviz_widget._calls import CROSSOVER, intra_op_threads, multiply_adds
 from netviz_widget.datasets import digits_cnn, digits_mlp, load_digits_split
+
+BURN = "import time\nend = time.time() + 900\nwhile time.time() < end: pass"
+
+
+@contextlib.contextmanager
+def cpu_burners(n: int):
+    """`n` busy processes (one per core) for the body; stopped afterwards, also on errors."""
+    procs = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(n)]
+    try:
+        time.sleep(0.5)  # let them reach the scheduler
+        yield
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -72,15 +99,67 @@ def bench_model(name, model, modules, x_all, repeats):
                 "ratio_fused_over_captum": round(statistics.median(fused) / statistics.median(captum), 3),
                 "fused_includes": "IG + conductance of every unit layer + all edge scores + outputs",
             }
-            if batch == 1 and n_steps == 32:
-                units = ex.graph.layers[1]
+            rows.append(row)
+    return rows
 
-                def round_trip(ex=ex, units=units):
-                    ex.intervene(units.name, [0], "zero")
-                    ex.undo()
-                trips = timed(synchronized(round_trip, device), repeats * 3)
-                row["intervene_round_trip_ms_p50"] = round(statistics.median(trips), 2)
-                row["intervene_round_trip_ms_p95"] = round(percentile(trips, 0.95), 2)
+
+def round_trips(models, repeats: int, burners: int) -> list[dict]:
+    """Intervene + undo at batch 1, n_steps 32: library threads ("auto") vs torch's default
+    threads (num_threads=None), quiet and then beside `burners` busy processes."""
+    explainers = {}
+    for name, model, x_all in models:
+        for policy in ("auto", None):
+            explainers[name, policy] = Explainer(model, x_all[:1], n_steps=32, reference=x_all,
+                                                 num_threads=policy)
+
+    def measure() -> dict:
+        times = {}
+        for (name, policy), ex in explainers.items():
+            layer = ex.graph.layers[1].name
+
+            def trip(ex=ex, layer=layer):
+                ex.intervene(layer, [0], "zero")
+                ex.undo()
+            trips = timed(synchronized(trip, ex.device), repeats * 3)
+            times[name, policy] = (round(statistics.median(trips), 2), round(percentile(trips, 0.95), 2))
+        return times
+
+    quiet = measure()
+    with cpu_burners(burners):
+        loaded = measure()
+    rows = []
+    for name, _, _ in models:
+        row = {"model": name}
+        for policy, label in (("auto", "library"), (None, "default_threads")):
+            row[f"{label}_quiet_p50_ms"], row[f"{label}_quiet_p95_ms"] = quiet[name, policy]
+            row[f"{label}_loaded_p50_ms"], row[f"{label}_loaded_p95_ms"] = loaded[name, policy]
+        row["library_loaded_over_quiet_p50"] = round(row["library_loaded_p50_ms"]
+                                                     / row["library_quiet_p50_ms"], 2)
+        rows.append(row)
+    return rows
+
+
+def crossover(repeats: int, burners: int) -> list[dict]:
+    """Snapshot time at 1 thread vs the default threads over growing work."""
+    data = load_digits_split()
+    big = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(),
+                        nn.Linear(512, 10))
+    cases = [("digits_mlp", digits_mlp(), data.x_test, (1, 64, 256)),
+             ("digits_cnn", digits_cnn(), data.images(data.x_test), (1, 16, 64)),
+             ("mlp 784-1024-512-10", big, torch.rand(64, 784), (1, 8, 32))]
+    default = torch.get_num_threads()
+    rows = []
+    for name, model, x_all, batches in cases:
+        for batch in batches:
+            ex = Explainer(model, x_all[:batch], n_steps=32, num_threads=None)
+            row = {"model": name, "batch": batch,
+                   "work_multiply_adds": multiply_adds(ex.graph) * batch * 33}
+            for load in ("quiet", "loaded"):
+                with cpu_burners(burners) if load == "loaded" else contextlib.nullcontext():
+                    for threads in (1, default):
+                        with intra_op_threads(threads):
+                            row[f"{load}_{threads}_threads_ms_p50"] = round(
+                                statistics.median(timed(ex._compute, repeats)), 2)
             rows.append(row)
     return rows
 
@@ -90,24 +169,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="3 repeats (smoke run)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the models are moved there)")
+    parser.add_argument("--crossover", action="store_true", help="also time 1 vs default threads "
+                        "over growing work")
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
-    torch.set_num_threads(2)
     device = torch.device(args.device)
+    cores = os.cpu_count() or 1
+    load_before = os.getloadavg()[0]
     data = load_digits_split()
     mlp, cnn = digits_mlp().to(device), digits_cnn().to(device)
-    results = bench_model("digits_mlp 64-32-16-10", mlp, [mlp.relu1, mlp.relu2, mlp.fc3],
-                          data.x_test.to(device), repeats)
-    results += bench_model("digits_cnn", cnn, [cnn.relu1, cnn.relu2, cnn.fc],
-                           data.images(data.x_test).to(device), repeats)
-    print(json.dumps({
-        "benchmark": "engine", "torch": torch.__version__, "threads": torch.get_num_threads(),
+    x_mlp, x_cnn = data.x_test.to(device), data.images(data.x_test).to(device)
+    trips = round_trips([("digits_mlp", mlp, x_mlp), ("digits_cnn", cnn, x_cnn)], repeats, cores)
+    results = bench_model("digits_mlp 64-32-16-10", mlp, [mlp.relu1, mlp.relu2, mlp.fc3], x_mlp, repeats)
+    results += bench_model("digits_cnn", cnn, [cnn.relu1, cnn.relu2, cnn.fc], x_cnn, repeats)
+    report = {
+        "benchmark": "engine", "torch": torch.__version__, "default_threads": torch.get_num_threads(),
         "device": str(device) + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else ""),
-        "machine": platform.machine(), "repeats": repeats,
+        "machine": platform.machine(), "cores": cores, "load_average_at_start": round(load_before, 2),
+        "repeats": repeats, "crossover_multiply_adds": CROSSOVER,
         "targets": {"ratio_mlp_batch1": 0.4, "ratio_mlp_batch256": 0.5,
-                    "round_trip_p50_ms_mlp": 15, "round_trip_p50_ms_cnn": 120},
+                    "round_trip_p50_ms_mlp": 15, "round_trip_p50_ms_cnn": 120,
+                    "library_loaded_over_quiet_p50": 2.0},
+        "round_trip_intervene_undo_batch1": trips,
         "results": results,
-    }, indent=2))
+    }
+    if args.crossover:
+        report["crossover"] = crossover(repeats, cores)
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -19,14 +19,17 @@ HOOK_DICTS = (
 
 @contextmanager
 def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put `model` in eval mode for the body; restore every module's `training` flag,
-    every parameter's `requires_grad` and `.grad`, and every hook dict afterwards."""
+    """Guard the user's `model` during engine work: afterwards every module's `training` flag,
+    every parameter's `requires_grad` and `.grad`, and every hook dict are as before.
+
+    The engine computes on a private eval-mode copy (`_probes.private_copy`), so the user's
+    flags are never switched, not even for the duration of a call (another thread running
+    the model meanwhile sees it as the user left it); this guard is the safety net."""
     training = [(module, module.training) for module in model.modules()]
     params = [(p, p.requires_grad, p.grad) for p in model.parameters()]
     hooks = [(module, name, dict(getattr(module, name))) for module in model.modules()
              for name in HOOK_DICTS if hasattr(module, name)]
     try:
-        model.eval()
         yield model
     finally:
         for module, flag in training:
@@ -39,3 +42,14 @@ def evaluation_mode(model: nn.Module) -> Iterator[nn.Module]:
             if current != saved:
                 current.clear()
                 current.update(saved)
+
+
+def model_state(model: nn.Module) -> tuple:
+    """What the engine's results depend on, cheaply: every submodule's identity, and every
+    parameter's and buffer's identity, storage and version counter (bumped by any in-place
+    change: an optimizer step, `load_state_dict`, BatchNorm statistics). Equal states mean
+    equal weights."""
+    modules = tuple((name, id(module)) for name, module in model.named_modules())
+    tensors = tuple((name, id(t), t.data_ptr() if t.device.type != "meta" else 0, t._version)
+                    for name, t in [*model.named_parameters(), *model.named_buffers()])
+    return modules, tensors

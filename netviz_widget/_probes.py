@@ -8,6 +8,8 @@ modules only inside `probing(...)` and removes them in `finally`.
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -32,6 +34,32 @@ def output_choice(value: object) -> object:
             return value["logits"]
         return next(iter(value.values())) if len(value) == 1 else None
     return value
+
+
+def private_copy(model: nn.Module) -> nn.Module:
+    """A private module tree for the engine: every module shallow-copied, in eval mode, with its
+    own child and hook dicts, sharing the user's parameter and buffer dicts (so weights stay live).
+
+    The engine traces, hooks and runs only this copy: the user's model object never gets a hook,
+    never changes mode, and a forward the user runs at the same time never sees the engine's
+    probing. Hooks the user registered before the copy was made still run in it.
+    """
+    copies: dict[int, nn.Module] = {}
+
+    def copy_of(module: nn.Module) -> nn.Module:
+        if id(module) in copies:  # a module used twice stays one module
+            return copies[id(module)]
+        clone = copy.copy(module)
+        copies[id(module)] = clone
+        for name, value in vars(module).items():
+            if "hooks" in name and isinstance(value, dict):
+                object.__setattr__(clone, name, OrderedDict(value))
+        object.__setattr__(clone, "_modules", OrderedDict(
+            (name, None if child is None else copy_of(child)) for name, child in module._modules.items()))
+        object.__setattr__(clone, "training", False)
+        return clone
+
+    return copy_of(model)
 
 
 class _Probe(nn.Module):
@@ -91,7 +119,7 @@ class FxRunner(ProbedRunner):
         self.keys = frozenset(self.probes)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        return self.gm(x)
+        return self.gm(x.clone())  # an in-place first op must not write to the caller's tensor
 
     @contextmanager
     def probing(self, edits: dict[str, Edit] | None = None,
@@ -132,8 +160,7 @@ class HookRunner(ProbedRunner):
             x = self._input_edit(x)
         if self._input_store is not None:
             self._input_store[INPUT_KEY] = x
-            x = x.clone()
-        return output_choice(self.model(x))
+        return output_choice(self.model(x.clone()))  # in-place first ops edit a copy
 
     @contextmanager
     def probing(self, edits: dict[str, Edit] | None = None,

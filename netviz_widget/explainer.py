@@ -6,26 +6,30 @@ intervention stack with undo/redo, and turns the current state into a `Snapshot`
 
 from __future__ import annotations
 
-import itertools
-from collections import OrderedDict
+import copy
+import threading
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from . import _checks
-from ._model_state import evaluation_mode
+from ._calls import AUTO, check_num_threads, choose_threads, intra_op_threads, multiply_adds, public
+from ._history import Entry, History, fitting_specs, signature
+from ._model_state import evaluation_mode, model_state
+from ._weights import unit_weight
 from .attribution import path_scores
 from .circuits import Circuit, Path, build_circuit, strongest_paths
-from .errors import InputError, ModelError
+from .errors import InputError, InterventionError, ModelError
 from .graph import LayeredGraph, check_input
 from .interventions import Intervention, intervened, make_intervention
 from .neuron import neuron_view
 from .reference import dataset_scores
-from .snapshot import DatasetScores, NeuronView, Snapshot
+from .snapshot import DatasetScores, NeuronView, Snapshot, SnapshotCache
 
 if TYPE_CHECKING:
     from .compare import SnapshotDiff
@@ -33,19 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Explainer"]
 
-_CACHE_SIZE = 64
-
-
-_SERIALS = itertools.count()
-
-
-@dataclass(frozen=True)
-class _Entry:
-    intervention: Intervention
-    predicted_effect: np.ndarray
-    actual_effect: np.ndarray
-    serial: int = field(default_factory=lambda: next(_SERIALS))  # never reused, unlike id()
-
+CACHE_BYTES = 512 * 2 ** 20  # default bound of the snapshot cache (fits a laptop)
 
 class Explainer:
     """Scores, interventions and drill-downs for `model` on `inputs`, with no UI.
@@ -62,32 +54,53 @@ class Explainer:
             top-activating examples (default: the inputs).
         device: where the engine computes; None follows the model's device (CPU or CUDA). The
             model is never moved: inputs, reference and baseline must be on that device.
+        num_threads: torch intra-op threads for the engine's own work: "auto" (one thread for
+            small work, where more only cost time, above all on a busy machine; the caller's
+            setting for large work), an int, or None (torch's setting as it is). The caller's
+            `torch.get_num_threads()` is restored after every call.
+        cache_bytes: bound of the snapshot cache in bytes (the latest snapshot is always kept).
+
+    Every public method is safe to call from several threads (they run one at a time), leaves
+    the model exactly as it found it, and checks at its start whether the model's weights,
+    buffers or submodules changed since the last call: then the scores are recomputed and the
+    interventions re-resolved, so no result of other weights is ever served.
     """
 
     def __init__(self, model: nn.Module, inputs: torch.Tensor, target: object = None,
                  baseline: object = None, n_steps: int = 32, reference: torch.Tensor | None = None,
-                 device: str | torch.device | None = None) -> None:
+                 device: str | torch.device | None = None, num_threads: int | str | None = AUTO,
+                 cache_bytes: int = CACHE_BYTES) -> None:
         if not isinstance(model, nn.Module):
             raise ModelError("model", "a torch.nn.Module", model)
+        self._num_threads = check_num_threads(num_threads)
+        self._cache = SnapshotCache(_checks.positive_int("cache_bytes", cache_bytes))
         model_device = next((p.device for p in model.parameters()), torch.device("cpu"))
         if device is not None and torch.device(device) != model_device:
             raise InputError("device", f"None or the model's device {model_device} (the model is never "
                              "moved)", str(device), hint=f"Move the model first: model.to({str(device)!r}).")
+        _checks.supported_model(model)
+        _checks.supported_dtype("inputs", inputs)
+        self.n_steps = _checks.n_steps(n_steps)
         self.device = model_device
-        self.graph = LayeredGraph.from_module(model, check_input("inputs", inputs, model=model)[:1])
-        self.model = model
-        self.inputs = inputs.detach()
-        self.n_steps = _checks.positive_int("n_steps", n_steps)
-        self.reference = (self.inputs if reference is None else check_input(
-            "reference", reference, model=model, shape=self.graph.example_shape).detach())
-        self.baseline = _checks.baseline(baseline, self.inputs, self.reference)
-        self._stack: list[_Entry] = []
-        self._redo: list[_Entry] = []
-        self._cache: OrderedDict[tuple, Snapshot] = OrderedDict()
-        self._n_classes = self.graph.output_layer.n_units
-        self._clean_prediction = self._logits([]).argmax(1)
-        self._target = _checks.target(target, self.inputs.shape[0], self._n_classes,
-                                      self._clean_prediction)
+        self.lock = self._lock = threading.RLock()  # hold `lock` to make several calls one unit
+        with intra_op_threads(choose_threads(self._num_threads, 0)):
+            self._seen = model_state(model)
+            # ours: an in-place first op, or a later edit by the caller, never reaches the other
+            self.inputs = check_input("inputs", inputs, model=model).detach().clone()
+            self.graph = LayeredGraph.from_module(model, self.inputs[:1])
+            self._macs = multiply_adds(self.graph)
+            self.model = model
+            self.reference = (self.inputs if reference is None else check_input(
+                "reference", reference, model=model, shape=self.graph.example_shape).detach())
+            self._baseline_spec = baseline
+            self.baseline = _checks.baseline(baseline, self.inputs, self.reference)
+            self._history = History()
+            self._n_classes = self.graph.output_layer.n_units
+            self._clean_prediction = self._logits([]).argmax(1)
+            self._target = _checks.target(target, self.inputs.shape[0], self._n_classes,
+                                          self._clean_prediction)
+        self._target_spec = target
+        self.model_version = 0  # counts the model changes seen (weights, buffers, submodules)
 
     # ---------------------------------------------------------------- state
     @property
@@ -97,8 +110,27 @@ class Explainer:
 
     @target.setter
     def target(self, value: object) -> None:
-        self._target = _checks.target(value, self.inputs.shape[0], self._n_classes,
-                                      self._clean_prediction)
+        with self._lock:
+            self._target = _checks.target(value, self.inputs.shape[0], self._n_classes,
+                                          self._clean_prediction)
+            self._target_spec = value
+
+    @property
+    def num_threads(self) -> int | str | None:
+        """Torch intra-op threads for the engine's work: "auto", an int or None (see class)."""
+        return self._num_threads
+
+    @num_threads.setter
+    def num_threads(self, value: object) -> None:
+        self._num_threads = check_num_threads(value)
+
+    @property
+    def _stack(self) -> tuple[Entry, ...]:
+        return self._history.stack
+
+    @property
+    def _redo(self) -> tuple[Entry, ...]:
+        return self._history.redo
 
     @property
     def interventions(self) -> list[Intervention]:
@@ -130,69 +162,77 @@ class Explainer:
         return bool(self._redo)
 
     # ---------------------------------------------------------------- actions
+    @public()
     def snapshot(self, dataset: bool = False) -> Snapshot:
         """The current state: outputs, activations and scores with the interventions applied.
         With `dataset=True`, also dataset-level scores over the reference set."""
-        key = (tuple(e.serial for e in self._stack), self._target.cpu().numpy().tobytes())
-        snap = self._cache.get(key)
-        if snap is None:
-            snap = self._compute()
-            self._cache[key] = snap
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        self._cache.move_to_end(key)
+        snap = self._snapshot_of(self._stack)
         if dataset and snap.dataset is None:
             snap = replace(snap, dataset=self.dataset_scores())
-            self._cache[key] = snap
+            self._cache.put(self._key(self._stack), snap)
         return snap
 
+    @public()
     def intervene(self, layer: str, units: object, mode: str = "zero", value: float | None = None,
                   patch_input: torch.Tensor | None = None, seed: int | None = None) -> Snapshot:
         """Apply an intervention on top of the current ones and return the new Snapshot.
 
         Modes: zero, mean, resample (seeded draw from the reference), clamp (`value`),
-        scale (factor `value`), patch (activations from `patch_input`).
+        scale (factor `value`), patch (activations from `patch_input`: one example, or one
+        per input). A call that fails or is interrupted leaves the Explainer as it was.
         """
-        intervention = make_intervention(
-            self.graph, layer, units, mode, value=value, reference=self.reference,
-            patch_input=patch_input, batch_size=self.inputs.shape[0],
-            seed=len(self._stack) if seed is None else seed)
-        before = self._target_output(self.interventions)
-        predicted = self._first_order_effect(intervention)
-        after = self._target_output([*self.interventions, intervention])
-        self._stack.append(_Entry(intervention, predicted, after - before))
-        self._redo.clear()
-        return self.snapshot()
+        request = {"layer": layer, "units": units, "mode": mode, "value": value,
+                   "patch_input": patch_input, "seed": len(self._stack) if seed is None else seed}
+        entry = self._measure(request, self._stack)
+        return self._commit(History((*self._stack, entry), ()))
 
+    @public()
     def undo(self) -> Snapshot:
         """Remove the most recent intervention (no-op when there is none)."""
-        if self._stack:
-            self._redo.append(self._stack.pop())
-        return self.snapshot()
+        stack, redo = self._history
+        if not stack:
+            return self._snapshot_of(stack)
+        return self._commit(History(stack[:-1], (*redo, stack[-1])))
 
+    @public()
     def redo(self) -> Snapshot:
         """Re-apply the most recently undone intervention (no-op when there is none)."""
-        if self._redo:
-            self._stack.append(self._redo.pop())
-        return self.snapshot()
+        stack, redo = self._history
+        if not redo:
+            return self._snapshot_of(stack)
+        return self._commit(History((*stack, redo[-1]), redo[:-1]))
 
+    @public()
     def reset(self) -> Snapshot:
         """Remove every intervention (they can be redone one by one, newest last)."""
-        while self._stack:
-            self._redo.append(self._stack.pop())
-        return self.snapshot()
+        stack, redo = self._history
+        return self._commit(History((), (*redo, *reversed(stack))))
 
+    @public()
+    def with_inputs(self, inputs: torch.Tensor) -> Explainer:
+        """A new Explainer of the same model on other `inputs`, keeping the reference, n_steps,
+        thread and cache options, and the target and baseline where they fit the new batch (a
+        warning says which did not; interventions are not carried over)."""
+        target, baseline = fitting_specs(self._target_spec, self._baseline_spec, inputs,
+                                         self.graph.example_shape)
+        return Explainer(self.model, inputs, target=target, baseline=baseline, n_steps=self.n_steps,
+                         reference=None if self.reference is self.inputs else self.reference,
+                         num_threads=self._num_threads, cache_bytes=self._cache.max_bytes)
+
+    @public("batch")
     def evaluate(self, interventions: Sequence[Intervention] = ()) -> np.ndarray:
         """(batch, classes) logits with the current interventions plus `interventions`, which
         are applied for this call only (not recorded in the history)."""
         return self._logits([*self.interventions, *interventions]).cpu().numpy()
 
+    @public()
     def gradient_times_activation(self, layer: str) -> np.ndarray:
         """(batch, units) ∂F/∂a · a at the inputs for the target (summed over positions)."""
         activation, gradient = self._activation_and_gradient(layer)
         product = gradient * activation
         return product.reshape(product.shape[0], product.shape[1], -1).sum(-1).cpu().numpy()
 
+    @public()
     def circuit(self, example: int = 0, coverage: float = 0.8) -> Circuit:
         """The smallest set of units and edges carrying ≥ `coverage` of each layer's
         attribution for `example`'s target (see circuits.py)."""
@@ -200,11 +240,13 @@ class Explainer:
             raise InputError("coverage", "a fraction in (0, 1]", coverage)
         return build_circuit(self.graph, self.snapshot(), self._example(example), coverage)
 
+    @public()
     def paths(self, k: int = 5, example: int = 0) -> list[Path]:
         """The `k` strongest input→output paths by flow for `example`."""
         return strongest_paths(self.graph, self.snapshot(), _checks.positive_int("k", k),
                                self._example(example))
 
+    @public()
     def explain(self, example: int = 0, coverage: float = 0.8, mode: str = "mean",
                 labels: Sequence[str] | None = None) -> Explanation:
         """A plain-language account of `example`'s decision, every number measured: the
@@ -234,12 +276,16 @@ class Explainer:
             raise InputError("example", f"an input index in [0, {batch})", example)
         return int(example)
 
+    @public("batch")
     def clean_probabilities(self) -> np.ndarray:
         """(batch, classes) output probabilities of the model without interventions."""
-        if not hasattr(self, "_clean_probabilities"):
-            self._clean_probabilities = self.graph.probabilities(self._logits([])).cpu().numpy()
+        if getattr(self, "_clean_probabilities", None) is None:
+            probabilities = self.graph.probabilities(self._logits([])).cpu().numpy()
+            probabilities.flags.writeable = False
+            self._clean_probabilities = probabilities
         return self._clean_probabilities
 
+    @public()
     def neuron(self, layer: str, unit: int, k: int = 5) -> NeuronView:
         """Drill into one unit: NeuronConductance of the inputs for it (Captum's formula),
         its top input features and its top-activating reference examples."""
@@ -247,12 +293,14 @@ class Explainer:
         return neuron_view(self.graph, self.inputs, self.baseline, self._target, self.n_steps,
                            self.interventions, self.reference, layer, unit, k)
 
+    @public("dataset")
     def dataset_scores(self, chunk_size: int = 256, progress: bool | None = None) -> DatasetScores:
         """Dataset-level unit scores over the reference set, per predicted class, in chunks
         (bounded memory, progress bar for large sets)."""
         return dataset_scores(self.graph, self.reference, self.n_steps, self.interventions,
                               self._n_classes, chunk_size=chunk_size, progress=progress)
 
+    @public()
     def to_frame(self) -> object:
         """Node scores as a tidy table (one row per example, layer and unit): a pandas
         DataFrame when pandas is installed, else a list of dicts."""
@@ -276,6 +324,94 @@ class Explainer:
                 f"interventions={len(self._stack)})")
 
     # ---------------------------------------------------------------- internals
+    def _work(self, rows: str) -> int:
+        """Multiply-adds of a call's passes (for the thread policy, see _calls.py)."""
+        batch, points = self.inputs.shape[0], self.n_steps + 1
+        count = {"batch": batch, "path": batch * points,
+                 "dataset": min(self.reference.shape[0], 256) * points}[rows]
+        return self._macs * count
+
+    def _key(self, stack: Sequence[Entry]) -> tuple:
+        return (tuple(e.serial for e in stack), self._target.cpu().numpy().tobytes())
+
+    def _snapshot_of(self, stack: Sequence[Entry]) -> Snapshot:
+        key = self._key(stack)
+        snap = self._cache.get(key)
+        if snap is None:
+            snap = self._compute([entry.intervention for entry in stack], stack[-1] if stack else None)
+            self._cache.put(key, snap)
+        return snap
+
+    def _commit(self, history: History) -> Snapshot:
+        """Compute the snapshot of `history`, then make it the state in one assignment: a call
+        that fails or is interrupted before that leaves the Explainer as it was."""
+        snap = self._snapshot_of(history.stack)
+        previous = self._history
+        try:
+            self._history = history
+            return snap
+        except BaseException:  # an interrupt landing between the two lines above
+            self._history = previous
+            raise
+
+    def _measure(self, request: dict[str, Any], stack: Sequence[Entry]) -> Entry:
+        """Resolve a request on top of `stack` and measure its predicted and actual effect."""
+        patch_input, batch = request["patch_input"], self.inputs.shape[0]
+        if request["mode"] == "patch" and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \
+                and patch_input.shape[0] not in (1, batch):
+            raise InterventionError("patch_input", f"one example or one per input ({batch} rows)",
+                                    patch_input)
+        intervention = make_intervention(
+            self.graph, request["layer"], request["units"], request["mode"], value=request["value"],
+            reference=self.reference, patch_input=patch_input, batch_size=batch, seed=request["seed"])
+        context = [entry.intervention for entry in stack]
+        before = self._target_output(context)
+        predicted = self._first_order_effect(intervention, context)
+        after = self._target_output([*context, intervention])
+        return Entry(intervention, predicted, after - before, request)
+
+    def _sync_with_model(self) -> None:
+        """Called at the start of every public call: when the model's parameters, buffers or
+        submodules changed since the last call, refresh the edge weights (and re-trace the graph
+        when a submodule was replaced), forget every cached result, and re-resolve and
+        re-measure the interventions with the new weights. A changed layer structure raises."""
+        state = model_state(self.model)
+        if state == self._seen:
+            return
+        if state[0] == self._seen[0]:  # same modules: the private copy already sees the new
+            # weights; only the edge weights are copies. (No re-trace: torch.fx patches
+            # nn.Module.__call__ for every thread while it traces.)
+            graph = copy.copy(self.graph)
+            graph.blocks = [block if block.module is None else replace(block, weight=unit_weight(
+                self.model.get_submodule(block.module), block.group)) for block in self.graph.blocks]
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the fallback warning was given at construction
+                graph = LayeredGraph.from_module(self.model, self.inputs[:1])
+        if signature(graph) != signature(self.graph):
+            raise ModelError("model", "the layers it had when this Explainer was made "
+                             f"({self.graph!r})", f"{graph!r}",
+                             hint="Its structure changed (a submodule was replaced): make a new "
+                             "Explainer (or NetViz) for it.")
+        old_graph, old_history = self.graph, self._history
+        self.graph = graph
+        self._cache.clear()
+        self._clean_probabilities = None
+        try:
+            self._clean_prediction = self._logits([]).argmax(1)
+            stack: tuple[Entry, ...] = ()
+            for entry in old_history.stack:
+                stack = (*stack, self._measure(entry.request, stack))
+            redo: tuple[Entry, ...] = ()
+            for entry in reversed(old_history.redo):  # redo[-1] applies first, on top of the stack
+                redo = (self._measure(entry.request, (*stack, *reversed(redo))), *redo)
+        except BaseException:
+            self.graph = old_graph  # try again at the next call
+            raise
+        self._history = History(stack, redo)
+        self._seen = state
+        self.model_version += 1
+
     def _logits(self, interventions: list[Intervention], x: torch.Tensor | None = None) -> torch.Tensor:
         x = self.inputs if x is None else x
         with evaluation_mode(self.model), torch.no_grad(), intervened(self.graph, interventions):
@@ -286,27 +422,33 @@ class Explainer:
         logits = self._logits(interventions)
         return logits.gather(1, self._target.unsqueeze(1))[:, 0].cpu().numpy()
 
-    def _activation_and_gradient(self, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def _activation_and_gradient(self, layer: str, context: Sequence[Intervention] | None = None
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """A layer's activation at the inputs and the target output's gradient with respect to
-        it, with the current interventions applied (both detached)."""
+        it, with `context` (default: the current interventions) applied (both detached)."""
         tap = self.graph.layer(layer).tap
+        context = self.interventions if context is None else context
         with evaluation_mode(self.model), torch.enable_grad():
             x = self.inputs.clone().requires_grad_(True)
-            with intervened(self.graph, self.interventions, capture=[tap]) as store:
+            with intervened(self.graph, context, capture=[tap]) as store:
                 output = self.graph.runner.run(x)
                 activation = store[tap]
                 selected = output.gather(1, self._target.unsqueeze(1)).sum()
                 (gradient,) = torch.autograd.grad(selected, activation)
         return activation.detach(), gradient.detach()
 
-    def _first_order_effect(self, intervention: Intervention) -> np.ndarray:
-        """Gradient × change: Σ_units ∂F/∂a · (a' − a) at the inputs, per example."""
-        activation, gradient = self._activation_and_gradient(intervention.layer)
+    def _first_order_effect(self, intervention: Intervention,
+                            context: Sequence[Intervention] | None = None) -> np.ndarray:
+        """Gradient × change: Σ_units ∂F/∂a · (a' − a) at the inputs, per example, on top of
+        `context` (default: the interventions in force)."""
+        activation, gradient = self._activation_and_gradient(intervention.layer, context)
         change = intervention.apply(activation) - activation
         return (gradient * change).reshape(change.shape[0], -1).sum(1).cpu().numpy()
 
-    def _compute(self) -> Snapshot:
-        interventions = self.interventions
+    def _compute(self, interventions: list[Intervention] | None = None,
+                 top: Entry | None = None) -> Snapshot:
+        if interventions is None:
+            interventions, top = self.interventions, (self._stack[-1] if self._stack else None)
         with evaluation_mode(self.model):
             scores = path_scores(self.graph, self.inputs, self.baseline, self._target,
                                  self.n_steps, interventions)
@@ -315,7 +457,6 @@ class Explainer:
         target = self._target.unsqueeze(1)
         change = (logits.gather(1, target) - scores.baseline_logits.gather(1, target))[:, 0].cpu().numpy()
         ig_total = scores.input_scores.reshape(scores.input_scores.shape[0], -1).sum(1)
-        top = self._stack[-1] if self._stack else None
         return Snapshot(
             logits=logits.cpu().numpy(), probabilities=self.graph.probabilities(logits).cpu().numpy(),
             target=self._target.cpu().numpy().copy(), activations=scores.activations,
@@ -325,3 +466,4 @@ class Explainer:
             predicted_effect=None if top is None else top.predicted_effect,
             actual_effect=None if top is None else top.actual_effect,
         )
+

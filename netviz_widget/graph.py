@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ._model_state import evaluation_mode
-from ._probes import ProbedRunner
+from ._probes import ProbedRunner, private_copy
 from .errors import GraphError, InputError, ModelError
 
 __all__ = ["EdgeBlock", "LayeredGraph", "UnitLayer", "check_input"]
@@ -111,9 +111,10 @@ class LayeredGraph:
         if not isinstance(model, nn.Module):
             raise ModelError("model", "a torch.nn.Module", model)
         check_input("example_input", example_input, model=model)
+        private = private_copy(model)  # traced, hooked and run instead of the user's object
         with evaluation_mode(model), torch.no_grad():
             try:
-                built = _fx_walk.build(model, example_input)
+                built = _fx_walk.build(private, example_input)
                 traced = True
             except _fx_walk.TraceFailure as failure:
                 warnings.warn(
@@ -121,7 +122,7 @@ class LayeredGraph:
                     "to forward hooks in execution order: skip edges may be missing.",
                     stacklevel=2,
                 )
-                built = _hook_walk.build(model, example_input)
+                built = _hook_walk.build(private, example_input)
                 traced = False
         layers, blocks, runner, activation = built
         return cls(model, layers, blocks, runner, tuple(example_input.shape[1:]), traced,

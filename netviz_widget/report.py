@@ -12,6 +12,7 @@ import torch
 
 from . import datasets, figures
 from . import faithfulness as fa
+from ._calls import small_work_threads
 from .plots import OutputPlots
 from .widget import NetViz
 
@@ -25,6 +26,7 @@ def _pick_examples(predicted: torch.Tensor, labels: torch.Tensor) -> list[int]:
     return chosen + wrong[:1]
 
 
+@small_work_threads  # one intra-op thread: small work, far faster on a busy machine (issue 21)
 def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.html",
                       n_curve_digits: int = 10, say: Callable[[str], None] | None = None
                       ) -> tuple[Path, dict[str, float]]:

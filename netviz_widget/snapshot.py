@@ -1,12 +1,42 @@
-"""Snapshot: the engine's state at one moment, as plain numpy arrays."""
+"""Snapshot: the engine's state at one moment, as read-only numpy arrays, and the bounded cache
+of snapshots an Explainer keeps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import os
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["DatasetScores", "NeuronView", "Snapshot"]
+from .errors import InputError
+
+__all__ = ["DatasetScores", "NeuronView", "Snapshot", "SnapshotCache"]
+
+# Snapshot.load refuses files whose arrays would take more than this once decompressed.
+MAX_LOAD_BYTES = 2 * 2 ** 30
+
+
+def _arrays(value: object) -> list[np.ndarray]:
+    """Every numpy array inside `value` (nested dicts, tuples, dataclasses)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in _arrays(v)]
+    if isinstance(value, (tuple, list)):
+        return [a for v in value for a in _arrays(v)]
+    if hasattr(value, "__dataclass_fields__"):
+        return [a for f in fields(value) for a in _arrays(getattr(value, f.name))]
+    return []
+
+
+def _read_only(obj: object) -> None:
+    """Make every array of a result read-only: editing one must not corrupt the cache, later
+    snapshots, circuits or the view (copy it with `np.array(a)` to edit)."""
+    for array in _arrays(obj):
+        array.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -26,6 +56,9 @@ class DatasetScores:
     mean: dict[str, np.ndarray]
     mean_abs: dict[str, np.ndarray]
     mean_activation: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        _read_only(self)
 
 
 @dataclass(frozen=True)
@@ -62,6 +95,14 @@ class Snapshot:
     actual_effect: np.ndarray | None = None
     dataset: DatasetScores | None = None
 
+    def __post_init__(self) -> None:
+        _read_only(self)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the snapshot's arrays."""
+        return sum(array.nbytes for array in _arrays(self))
+
     @property
     def outputs(self) -> dict[str, np.ndarray]:
         """Logits and probabilities together."""
@@ -77,37 +118,73 @@ class Snapshot:
         """(batch,) |delta| / |F(x) − F(baseline)| — above 0.05 means: use more steps."""
         return np.abs(self.delta) / np.maximum(np.abs(self.output_change), 1e-12)
 
-    def save(self, path: str) -> None:
-        """Save the arrays with `np.savez_compressed` so a run can be shared (see `load`)."""
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the arrays, compressed, to exactly `path` so a run can be shared (see `load`)."""
         arrays: dict[str, np.ndarray] = {
             "logits": self.logits, "probabilities": self.probabilities, "target": self.target,
             "input_scores": self.input_scores, "delta": self.delta, "output_change": self.output_change,
             "interventions": np.array(self.interventions, dtype=str),
+            "edge_names": np.array([json.dumps(list(key)) for key in self.edge_scores], dtype=str),
         }
-        for name, values in self.activations.items():
-            arrays[f"activations/{name}"] = values
-        for name, values in self.node_scores.items():
-            arrays[f"node_scores/{name}"] = values
-        for (src, dst), values in self.edge_scores.items():
-            arrays[f"edge_scores/{src}->{dst}"] = values
+        for group in ("activations", "node_scores"):
+            values = getattr(self, group)
+            arrays[f"{group}_names"] = np.array([json.dumps(name) for name in values], dtype=str)
+            for i, array in enumerate(values.values()):
+                arrays[f"{group}/{i}"] = array
+        for i, values in enumerate(self.edge_scores.values()):
+            arrays[f"edge_scores/{i}"] = values
         for name in ("predicted_effect", "actual_effect"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
-        np.savez_compressed(path, **arrays)
+        with open(path, "wb") as handle:  # np.savez would append ".npz" to a bare name
+            np.savez_compressed(handle, **arrays)
 
     @classmethod
-    def load(cls, path: str) -> Snapshot:
-        """Load a Snapshot written by `save` (dataset-level scores are not saved)."""
+    def load(cls, path: str | os.PathLike, max_bytes: int = MAX_LOAD_BYTES) -> Snapshot:
+        """Load a Snapshot written by `save` (dataset-level scores are not saved). Sizes are
+        checked before anything is decompressed: a file whose arrays would exceed `max_bytes`
+        is refused."""
+        path = os.fspath(path)
+        if not os.path.exists(path) and os.path.exists(path + ".npz"):
+            path += ".npz"  # written by an older `save`, which appended the suffix
+        try:
+            with zipfile.ZipFile(path) as archive:
+                total = sum(info.file_size for info in archive.infolist())
+        except (OSError, zipfile.BadZipFile) as error:
+            raise InputError("path", "a Snapshot file written by Snapshot.save", path,
+                             hint=f"{type(error).__name__}: {error}") from error
+        if total > max_bytes:
+            raise InputError("path", f"a Snapshot file of at most {max_bytes} bytes decompressed "
+                             "(max_bytes)", f"{path!r} declaring {total} bytes")
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
+        try:
+            return cls._from_arrays(arrays)
+        except (KeyError, ValueError, TypeError) as error:
+            raise InputError("path", "a Snapshot file written by Snapshot.save", path,
+                             hint=f"It is damaged or of another kind ({type(error).__name__}: "
+                             f"{error}).") from error
 
-        def group(prefix: str) -> dict[str, np.ndarray]:
-            return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
-
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray]) -> Snapshot:
+        edges = [tuple(json.loads(str(n))) for n in arrays["edge_names"]]
+        logits = arrays["logits"]
+        batch = logits.shape[0]
+        if logits.ndim != 2 or arrays["probabilities"].shape != logits.shape:
+            raise ValueError(f"logits of shape {logits.shape}, probabilities {arrays['probabilities'].shape}")
+        for key in ("target", "delta", "output_change"):
+            if arrays[key].shape != (batch,):
+                raise ValueError(f"{key} of shape {arrays[key].shape} for a batch of {batch}")
+        activations, node_scores = (
+            {json.loads(str(name)): arrays[f"{group}/{i}"] for i, name in enumerate(arrays[f"{group}_names"])}
+            for group in ("activations", "node_scores"))
+        for name, array in [*activations.items(), *node_scores.items()]:
+            if array.ndim != 2 or array.shape[0] != batch:
+                raise ValueError(f"layer {name!r}: shape {array.shape}, not (batch {batch}, units)")
         return cls(
-            logits=arrays["logits"], probabilities=arrays["probabilities"], target=arrays["target"],
-            activations=group("activations"), node_scores=group("node_scores"),
-            edge_scores={tuple(k.split("->", 1)): v for k, v in group("edge_scores").items()},
+            logits=logits, probabilities=arrays["probabilities"], target=arrays["target"],
+            activations=activations, node_scores=node_scores,
+            edge_scores={key: arrays[f"edge_scores/{i}"] for i, key in enumerate(edges)},
             input_scores=arrays["input_scores"], delta=arrays["delta"],
             output_change=arrays["output_change"],
             interventions=tuple(str(s) for s in arrays["interventions"]),
@@ -145,3 +222,39 @@ class NeuronView:
     top_inputs: np.ndarray
     top_examples: np.ndarray
     top_activations: np.ndarray
+
+
+class SnapshotCache:
+    """Snapshots by key, least recently used first out, bounded by the bytes they hold and by
+    their number (the most recent one is always kept, whatever its size)."""
+
+    def __init__(self, max_bytes: int, max_items: int = 64) -> None:
+        self.max_bytes = max_bytes
+        self.max_items = max_items
+        self.nbytes = 0
+        self._items: OrderedDict[tuple, Snapshot] = OrderedDict()
+
+    def get(self, key: tuple) -> Snapshot | None:
+        """The snapshot under `key` (now the most recent), or None."""
+        snap = self._items.get(key)
+        if snap is not None:
+            self._items.move_to_end(key)
+        return snap
+
+    def put(self, key: tuple, snap: Snapshot) -> None:
+        """Store `snap` under `key` and evict the oldest until the bound holds."""
+        old = self._items.pop(key, None)
+        self.nbytes -= 0 if old is None else old.nbytes
+        self._items[key] = snap
+        self.nbytes += snap.nbytes
+        while (self.nbytes > self.max_bytes or len(self._items) > self.max_items) and len(self._items) > 1:
+            _, evicted = self._items.popitem(last=False)
+            self.nbytes -= evicted.nbytes
+
+    def clear(self) -> None:
+        """Forget every snapshot."""
+        self._items.clear()
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)

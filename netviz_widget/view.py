@@ -48,3 +48,14 @@ class NetworkView(anywidget.AnyWidget):
     highlight = traitlets.Any([]).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Any(460).tag(sync=True)
+
+    # Python owns these: a front end that writes them (a tampered topology could widen the
+    # accepted unit ids) is ignored; Python's value stays and is sent back.
+    PYTHON_OWNED = frozenset({"topology", "state", "drilldown", "error"})
+
+    def set_state(self, sync_data: dict) -> None:
+        """Apply an update from the front end, except to traits that Python owns."""
+        refused = self.PYTHON_OWNED.intersection(sync_data)
+        super().set_state({k: v for k, v in sync_data.items() if k not in refused})
+        if refused:
+            self.send_state(sorted(refused))

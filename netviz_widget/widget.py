@@ -74,6 +74,7 @@ class NetViz(widgets.VBox):
         self._circuit_coverage: float | None = None
         self._expanded: dict[str, set[int]] = {}
         self._layout: view_state.EdgeLayout | None = None
+        self._model_version = 0
         self.view = NetworkView(height=int(height))
         self.plots = OutputPlots(self.class_labels)
         self._publish(topology=True)
@@ -151,9 +152,7 @@ class NetViz(widgets.VBox):
 
     @inputs.setter
     def inputs(self, value: torch.Tensor) -> None:
-        old = self.explainer
-        self.explainer = Explainer(old.model, value, n_steps=old.n_steps,
-                                   reference=old.reference, baseline=None)
+        self.explainer = self.explainer.with_inputs(value)  # keeps target/baseline where they fit
         self._example = 0
         self.controls.example.max = max(value.shape[0] - 1, 0)
         self._publish(topology=True)
@@ -289,7 +288,8 @@ class NetViz(widgets.VBox):
     def _publish(self, topology: bool = False) -> None:
         ex = self.explainer
         snap = ex.snapshot() if self.comparison is None else self.comparison.shown()
-        if topology or self._layout is None:
+        if topology or self._layout is None or self._model_version != ex.model_version:
+            self._model_version = ex.model_version  # the model changed: new edge weights
             image_mode, _ = view_state.image_grid(ex.graph, self.input_image)
             keep = frozenset({ex.graph.input_layer.name}) if image_mode else frozenset()
             self.display = DisplayMap.build(ex.graph, self._expanded, keep=keep)

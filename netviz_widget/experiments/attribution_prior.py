@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
+from .._calls import small_work_threads
 from ..attribution import path_points
 from ..explainer import Explainer
 from .common import experiment_parser, markdown_table, mean_std, paired_p, report
@@ -113,9 +114,9 @@ def patch_share(model: nn.Module, x: torch.Tensor, n_steps: int = 16) -> float:
     return float(scores[:, PATCH_MASK.numpy()].sum() / max(scores.sum(), 1e-12))
 
 
+@small_work_threads  # one intra-op thread for this small work (issue 21)
 def run(seeds: int = 10, epochs: int = 30, progress: bool = True) -> list[dict]:
     """Every method for every seed."""
-    torch.set_num_threads(2)
     runs = []
     for seed in tqdm(range(seeds), disable=not progress, desc="seeds"):
         data = decoy_data(seed)

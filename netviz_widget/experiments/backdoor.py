@@ -33,6 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
+from .._calls import small_work_threads
 from ..explainer import Explainer
 from .common import experiment_parser, markdown_table, mean_std, report
 
@@ -210,10 +211,10 @@ def run_one(kind: str, rate: float, seed: int, epochs: int = 30) -> list[dict]:
             for name, (m, n) in models.items()]
 
 
+@small_work_threads  # one intra-op thread for this small work (issue 21)
 def run(seeds: int = 10, kinds: tuple[str, ...] = ("mlp", "cnn"),
         rates: tuple[float, ...] = (0.01, 0.05, 0.1), progress: bool = True) -> list[dict]:
     """Every architecture, poisoning rate and seed."""
-    torch.set_num_threads(2)
     jobs = [(k, r, s) for k in kinds for r in rates for s in range(seeds)]
     runs = []
     for kind, rate, seed in tqdm(jobs, disable=not progress, desc="models"):

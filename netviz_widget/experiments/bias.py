@@ -39,6 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
+from .._calls import small_work_threads
 from ..explainer import Explainer
 from ..interventions import Intervention, make_intervention
 from .common import experiment_parser, markdown_table, mean_std, report
@@ -222,9 +223,9 @@ def run_one(seed: int, n_train: int = 4000, n_audit: int = 1000, n_test: int = 2
             for name, (model, x, x_ref, units, columns) in variants.items()]
 
 
+@small_work_threads  # one intra-op thread for this small work (issue 21)
 def run(seeds: int = 10, progress: bool = True, **kwargs) -> list[dict]:
     """Every seed."""
-    torch.set_num_threads(2)
     runs = []
     for seed in tqdm(range(seeds), disable=not progress, desc="seeds"):
         runs += run_one(seed, **kwargs)

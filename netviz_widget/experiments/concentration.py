@@ -24,6 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
+from .._calls import small_work_threads
 from ..explainer import Explainer
 from . import backdoor as bd
 from .common import experiment_parser, markdown_table, mean_std, report
@@ -116,9 +117,9 @@ def run_one(kind: str, regulariser: str, seed: int, rate: float = 0.05) -> dict:
             "clean accuracy after tool rule": bd.accuracy(without_tool, kind, *test)}
 
 
+@small_work_threads  # one intra-op thread for this small work (issue 21)
 def run(seeds: int = 10, kinds: tuple[str, ...] = ("mlp", "cnn"), progress: bool = True) -> list[dict]:
     """Every architecture, regulariser and seed."""
-    torch.set_num_threads(2)
     jobs = [(k, r, s) for k in kinds for r in REGULARISERS for s in range(seeds)]
     return [run_one(*job) for job in tqdm(jobs, disable=not progress, desc="models")]
 

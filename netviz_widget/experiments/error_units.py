@@ -25,6 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
+from .._calls import small_work_threads
 from ..explainer import Explainer
 from .common import experiment_parser, markdown_table, mean_std, report
 
@@ -136,10 +137,10 @@ def run_one(kind: str, training: str, seed: int) -> dict:
     return {**result, **intervention_effects(evaluation, units)}
 
 
+@small_work_threads  # one intra-op thread for this small work (issue 21)
 def run(seeds: int = 10, kinds: tuple[str, ...] = ("mlp", "cnn"),
         trainings: tuple[str, ...] = tuple(TRAINING), progress: bool = True) -> list[dict]:
     """Every architecture, training length and seed."""
-    torch.set_num_threads(2)
     jobs = [(k, t, s) for k in kinds for t in trainings for s in range(seeds)]
     return [run_one(*job) for job in tqdm(jobs, disable=not progress, desc="models")]
 

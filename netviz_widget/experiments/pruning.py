@@ -21,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
+from .._calls import small_work_threads
 from ..explainer import Explainer
 from .common import experiment_parser, markdown_table, mean_std, paired_p, report
 
@@ -128,10 +129,10 @@ def run_seed(seed: int, per_class: tuple[int, ...], sparsities: tuple[float, ...
     return runs
 
 
+@small_work_threads  # one intra-op thread for this small work (issue 21)
 def run(seeds: int = 20, per_class: tuple[int, ...] = (1, 5, 20),
         sparsities: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9), progress: bool = True) -> list[dict]:
     """Every seed (see `run_seed`)."""
-    torch.set_num_threads(2)
     runs = []
     for seed in tqdm(range(seeds), disable=not progress, desc="seeds"):
         runs += run_seed(seed, per_class, sparsities)
