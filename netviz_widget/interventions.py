@@ -15,6 +15,7 @@ unit then has zero conductance), and removes them in ``finally``.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +91,44 @@ def layer_activations(graph: LayeredGraph, x: torch.Tensor, layers: Iterable[str
     return {name: torch.cat(parts) for name, parts in chunks.items()}
 
 
+_MEANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _stamp(graph: LayeredGraph, reference: torch.Tensor) -> tuple:
+    """What the reference means depend on: the reference tensor and every weight and buffer
+    (in-place updates bump `_version`; swapped tensors change the data pointer)."""
+    state = [(t.data_ptr(), t._version) for t in (*graph.model.parameters(), *graph.model.buffers())]
+    return (reference.data_ptr(), reference._version, tuple(reference.shape), tuple(state))
+
+
+def reference_means(graph: LayeredGraph, reference: torch.Tensor,
+                    batch_size: int = 1024) -> dict[str, torch.Tensor]:
+    """Every layer's mean activation over `reference`, from one chunked pass over all layers;
+    cached per graph until the reference or the model's weights change (mean ablations of many
+    layers, as in a causal check, then cost one pass instead of one per layer and draw)."""
+    stamp = _stamp(graph, reference)
+    cached = _MEANS.get(graph)
+    if cached is not None and cached[0] == stamp and cached[1]() is reference:
+        return cached[2]
+    taps = {layer.name: layer.tap for layer in graph.layers}
+    sums: dict[str, torch.Tensor] = {}
+    with evaluation_mode(graph.model), torch.no_grad():
+        for start in range(0, reference.shape[0], batch_size):
+            chunk = reference[start:start + batch_size]
+            with intervened(graph, (), capture=set(taps.values())) as store:
+                graph.forward(chunk)
+            for name, tap in taps.items():
+                if reference.shape[0] <= batch_size:  # one chunk: exactly activations.mean(0)
+                    sums[name] = store[tap].detach().mean(dim=0)
+                else:
+                    part = store[tap].detach().sum(dim=0)
+                    sums[name] = part if name not in sums else sums[name] + part
+    means = sums if reference.shape[0] <= batch_size else {
+        name: total / reference.shape[0] for name, total in sums.items()}
+    _MEANS[graph] = (stamp, weakref.ref(reference), means)
+    return means
+
+
 def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
                       value: float | None = None, reference: torch.Tensor | None = None,
                       patch_input: torch.Tensor | None = None, batch_size: int | None = None,
@@ -126,9 +165,9 @@ def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
     if reference is None:
         raise InterventionError("reference", f"a reference set for mode {mode!r}", None)
     check_input("reference", reference, model=graph.model, shape=graph.example_shape)
-    activations = layer_activations(graph, reference, [layer])[layer]
     if mode == "mean":
-        return Intervention(layer, checked, mode, source=activations.mean(dim=0))
+        return Intervention(layer, checked, mode, source=reference_means(graph, reference)[layer])
+    activations = layer_activations(graph, reference, [layer])[layer]
     generator = torch.Generator().manual_seed(seed)
     draws = torch.randint(0, activations.shape[0], (batch_size or 1,), generator=generator)
     draws = draws.to(activations.device)

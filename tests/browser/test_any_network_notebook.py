@@ -1,0 +1,30 @@
+"""notebooks/05_any_network.ipynb in JupyterLab: the Inception-style CNN and the gated MLP are
+drawn, and the intervention applied from Python is in force in the first view."""
+
+from __future__ import annotations
+
+import shutil
+
+from .conftest import ROOT
+from .lab import open_and_run_all
+
+NOTEBOOK = "05_any_network.ipynb"
+
+
+def test_any_network_notebook_draws_branches_and_gates(chromium, jupyterlab, artifacts):
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, jupyterlab.root / NOTEBOOK)
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    try:
+        open_and_run_all(page, jupyterlab.url(f"lab/workspaces/anynet/tree/{NOTEBOOK}"), timeout_s=500)
+        roots = page.locator(".netviz-root")
+        assert roots.count() >= 2, roots.count()
+        roots.first.scroll_into_view_if_needed()
+        header = page.locator(".netviz-header").first.inner_text()
+        assert "1 intervention" in header, header
+        page.screenshot(path=str(artifacts / "any-network-notebook.png"))
+    finally:
+        page.close()
+    # see test_safety_notebook: a slow first load of the ES module is retried once
+    assert [e for e in errors if "[anywidget] Failed to initialize model." not in e] == [], errors
