@@ -77,11 +77,12 @@ def _run_all_as_soon_as_open(page, timeout_s: float) -> int:
     clicks, deadline, idle_since = 1, time.time() + timeout_s, None
     while time.time() < deadline:
         prompts = page.evaluate(CODE_PROMPTS)
-        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+        # the status bar's "| Idle" (the toolbar's indicator says idle while the kernel still starts)
+        idle = page.get_by_text(re.compile(r"\| Idle$")).count() > 0
         if idle and all(re.search(r"\[\d+\]", p) for p in prompts):
             return clicks
         idle_since = (idle_since or time.time()) if idle and "[*]" not in "".join(prompts) else None
-        if idle_since and time.time() - idle_since > 10:  # nothing runs, cells left unrun
+        if idle_since and time.time() - idle_since > 15:  # nothing runs, cells left unrun
             if clicks == 6:
                 raise AssertionError(f"cells left unrun after {clicks} Run All: {notebook_state(page)}")
             _click_run_all(page)
