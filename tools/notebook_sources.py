@@ -4,7 +4,7 @@ QUICKSTART = [
     ("md", """
 # netviz_widget quickstart
 
-The digits MLP (64-32-16-10, trained on scikit-learn's bundled 8×8 digits in about a second): first
+The digits MLP (64-32-16-10, trained on scikit-learn's bundled 8×8 digits in a few seconds): first
 the live view, then the layered graph and the headless engine behind it."""),
     ("code", """
 import torch
