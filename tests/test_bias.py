@@ -85,11 +85,14 @@ def test_the_tool_finds_and_switches_off_the_group_unit():
     y = bias.decisions(audit, [("fc2", 0)])  # the labels a group-blind model would give
     before = bias.demographic_parity_gap(bias.decisions(audit, []), group)
     order = [(layer, unit) for layer, unit, _ in ranking]
-    chosen = bias.search_prefix(order, audit, y, group, budget=0.1, candidates=1.0)
+    chosen = bias.search_prefix(order, audit, y, group, budget=0.1, candidates=0.5)  # the top 2 of 4
     assert chosen and set(chosen) <= {("fc1", 0), ("fc2", 0)}
+    assert (bias.decisions(audit, chosen) == y).mean() >= (bias.decisions(audit, []) == y).mean() - 0.1
     assert bias.demographic_parity_gap(bias.decisions(audit, chosen), group) < min(0.05, before / 10)
-    # at a zero budget the first unit's ablation (it changes decisions) is not allowed
-    assert bias.search_prefix(order, audit, y, group, budget=0.0, candidates=0.25) == []
+    # scored against the model's own decisions, every ablation that changes one costs accuracy: a zero
+    # budget allows none
+    own = bias.decisions(audit, [])
+    assert bias.search_prefix(order, audit, own, group, budget=0.0, candidates=1.0) == []
     assert_unchanged(model, state)
 
 

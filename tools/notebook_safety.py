@@ -21,10 +21,10 @@ from bokeh.io import output_notebook, show
 from bokeh.resources import INLINE
 
 from netviz_widget import NetViz, datasets, figures, tabular
-from netviz_widget.explainer import Explainer
 from netviz_widget.experiments import backdoor as bd
 from netviz_widget.experiments import backdoor_defences as defences
 from netviz_widget.experiments import bias
+from netviz_widget.explainer import Explainer
 
 torch.set_num_threads(1)  # leaves a core for the browser when run all at once
 task = bd.load_task("digits-mlp", seed=0)

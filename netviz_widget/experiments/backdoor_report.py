@@ -100,6 +100,9 @@ def plot_curves(runs: list[dict], path: Path) -> None:
         for j, (task, trigger) in enumerate(columns):
             axis = axes[i][j]
             group = [r for r in runs if (r["task"], r["trigger"], r["rate"]) == (task, trigger, rate)]
+            if not group:  # a cell that was not run
+                axis.set_axis_off()
+                continue
             for order in group[0]["curves"]:
                 points = [r["curves"][order] for r in group]
                 axis.plot([np.mean([p[k]["accuracy"] for p in points]) for k in range(len(points[0]))],
