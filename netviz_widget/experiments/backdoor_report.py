@@ -108,9 +108,11 @@ def plot_curves(runs: list[dict], path: Path) -> None:
                 axis.plot([np.mean([p[k]["accuracy"] for p in points]) for k in range(len(points[0]))],
                           [np.mean([p[k]["ASR"] for p in points]) for k in range(len(points[0]))],
                           marker=".", label=f"{order} order")
-            for name in ("neural cleanse", "fine-pruning", "fine-tuning", "tool", "tool + fine-tuning"):
+            points_of = ("neural cleanse", "fine-pruning", "fine-tuning", "tool", "tool + fine-tuning")
+            for colour, name in enumerate(points_of, start=3):
                 axis.scatter(np.mean([r["defences"][name]["clean accuracy"] for r in group]),
-                             np.mean([r["defences"][name]["ASR"] for r in group]), marker="x", label=name)
+                             np.mean([r["defences"][name]["ASR"] for r in group]), marker="x", label=name,
+                             color=f"C{colour}")
             axis.set_title(f"{task}, {trigger}, {100 * rate:g}%", fontsize=8)
             axis.set_xlabel("clean accuracy (test)", fontsize=7)
             axis.set_ylabel("ASR (test)", fontsize=7)
