@@ -38,7 +38,7 @@ def test_l1_training_makes_activations_sparser_and_removes_its_hooks():
 
 
 def test_one_reduced_run():
-    result = conc.run_one("plain", 0, epochs=10, nc_steps=30)
+    result = conc.run_one("plain", 0, epochs=5, nc_steps=15)
     assert result["hidden units"] == 96
     for key in ("decision units (share)", "backdoor units (share)", "units to stop reversed trigger (share)"):
         assert 0.0 < result[key] <= 1.0, key
