@@ -1,120 +1,155 @@
-"""Backdoor experiment code: poisoning, the attack-success metric, unit selection, detection."""
+"""Blind backdoor study: the attack, Neural Cleanse's detection, the tool's conductance order and
+its zero interventions, the retraining defences, on a small poisoned digits MLP."""
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from functools import lru_cache
 
-from netviz_widget.datasets import load_digits_split, mlp
+import numpy as np
+import pytest
+import torch
+from model_state import assert_unchanged, fingerprint
+
+from netviz_widget import datasets
 from netviz_widget.experiments import backdoor as bd
+from netviz_widget.experiments import backdoor_defences as defences
+from netviz_widget.experiments import backdoor_report
+from netviz_widget.explainer import Explainer
+
+
+@lru_cache(maxsize=1)
+def poisoned():
+    """A digits MLP with a 10% patch backdoor (seed 0), its task, target and trigger."""
+    task = bd.load_task("digits-mlp", 0)
+    target, trigger = bd.target_of(0), bd.trigger_function("patch", task.side)
+    x, y, mask = bd.poison(task.x_train, task.y_train, 0.1, target, trigger, 0)
+    model = datasets.train_classifier(task.build(0), x, y, epochs=20, lr=task.lr, seed=0)
+    return task, target, trigger, model, mask
+
+
+@lru_cache(maxsize=1)
+def reversed_triggers():
+    """Neural Cleanse's reversed trigger of every class of the poisoned model (40 steps each)."""
+    task, _, _, model, _ = poisoned()
+    return defences.reverse_triggers(model, task.shape, task.x_val, task.side, 10, steps=40)
 
 
 def test_poisoning_triggers_and_relabels_the_chosen_rate():
-    data = load_digits_split()
-    x, y, mask = bd.poison(data.x_train, data.y_train, 0.05, seed=0)
-    assert mask.sum() == round(0.05 * len(y))
-    assert torch.all(y[mask] == bd.TARGET) and torch.all(data.y_train[mask] != bd.TARGET)
-    assert torch.all(x[mask][:, bd.TRIGGER_MASK] == 1.0)
-    assert torch.equal(x[~mask], data.x_train[~mask]) and torch.equal(y[~mask], data.y_train[~mask])
+    task = bd.load_task("digits-mlp", 0)
+    for kind in bd.TRIGGERS:
+        trigger = bd.trigger_function(kind, task.side)
+        x, y, mask = bd.poison(task.x_train, task.y_train, 0.05, 3, trigger, seed=0)
+        assert mask.sum() == round(0.05 * len(y))
+        assert torch.all(y[mask] == 3) and torch.all(task.y_train[mask] != 3)
+        assert torch.allclose(x[mask], trigger(task.x_train[mask]))
+        assert torch.equal(x[~mask], task.x_train[~mask]) and torch.equal(y[~mask], task.y_train[~mask])
+    x, y, mask = bd.poison(task.x_train, task.y_train, 0.0, 3, trigger, seed=0)
+    assert not mask.any() and torch.equal(x, task.x_train)
 
 
-class TriggerDetector(torch.nn.Module):
-    """Predicts class 0 exactly when the trigger is present, class 5 otherwise."""
-
-    def forward(self, x):
-        on = (x[:, bd.TRIGGER_MASK].mean(1) > 0.99).float()
-        logits = torch.zeros(len(x), 10)
-        logits[:, 0] = on
-        logits[:, 5] = 1 - on
-        return logits
+def test_triggers_by_hand():
+    x = torch.zeros(2, 64)
+    patched = bd.trigger_function("patch", 8)(x).reshape(2, 8, 8)
+    assert patched[:, 6:, 6:].eq(1).all() and patched.sum() == 2 * 4
+    blended = bd.trigger_function("blend", 8)(torch.ones(1, 64))
+    assert torch.allclose(blended, 0.8 + 0.2 * bd.blend_pattern(8))
 
 
-def test_attack_success_rate_counts_triggered_non_target_digits():
-    data = load_digits_split()
-    assert bd.attack_success_rate(TriggerDetector(), "mlp", data.x_test, data.y_test) == 1.0
-    constant = torch.nn.Sequential(torch.nn.Linear(64, 10))
+def test_anomaly_index_by_hand():
+    norms = np.array([10, 11, 9, 10, 12, 8, 2.0])  # median 10, MAD 1 → scale 1.4826
+    index = defences.anomaly_index(norms)
+    assert index[-1] == pytest.approx(8 / 1.4826)
+    assert index[0] == 0 and index[4] < 0
+
+
+def test_neural_cleanse_names_the_unknown_target():
+    _, target, _, _, _ = poisoned()
+    reversed_ = reversed_triggers()
+    index = defences.anomaly_index([r.norm for r in reversed_])
+    assert int(np.argmax(index)) == target and index[target] > 2
+    assert reversed_[target].success > 0.9
+
+
+def test_the_tool_order_switches_the_backdoor_off_far_faster_than_random():
+    task, target, trigger, model, _ = poisoned()
+    reversed_ = reversed_triggers()
+    suspect = int(np.argmax(defences.anomaly_index([r.norm for r in reversed_])))
+    stamped = reversed_[suspect].stamp(task.x_val, task.side)
+    state = fingerprint(model)
+    order = [(layer, unit) for layer, unit, _ in defences.conductance_rise(model, task.shape, task.x_val,
+                                                                          stamped, suspect)]
+    assert {layer for layer, _ in order} == {"fc1", "fc2"} and len(order) == 96
+    keep = task.y_test != target
+    triggered = Explainer(model, trigger(task.x_test[keep]), n_steps=1)
+    shuffled = [order[i] for i in np.random.default_rng(0).permutation(len(order))]
+    asr = {name: float((defences.predictions(triggered, units[:15]) == target).mean())
+           for name, units in (("tool", order), ("random", shuffled))}
+    assert asr["tool"] < 0.3 < asr["random"] - 0.3
+    assert_unchanged(model, state)
+
+
+def test_zero_interventions_equal_pruning_the_units():
+    task, _, _, model, _ = poisoned()
+    units = [("fc1", 3), ("fc2", 0), ("fc2", 7)]
+    explainer = Explainer(model, task.x_test, n_steps=1)
+    pruned = defences.prune(model, {"fc1": [3], "fc2": [0, 7]})
     with torch.no_grad():
-        constant[0].weight.zero_()
-        constant[0].bias.copy_(torch.arange(10.0))  # always predicts 9
-    assert bd.attack_success_rate(constant, "mlp", data.x_test, data.y_test) == 0.0
+        assert np.array_equal(defences.predictions(explainer, units), pruned(task.x_test).argmax(1).numpy())
 
 
-def hand_built_backdoor() -> torch.nn.Sequential:
-    """fc1 unit 3 fires only on the trigger; fc2 unit 2 relays it; fc3 maps it to class 0."""
-    model = mlp((64, 4, 3, 10), seed=0)
-    with torch.no_grad():
-        model.fc1.weight.zero_()
-        model.fc1.bias.zero_()
-        model.fc1.weight[:3, :48] = torch.rand(3, 48, generator=torch.Generator().manual_seed(0)) * 0.2
-        model.fc1.weight[3, bd.TRIGGER_MASK] = 1.0
-        model.fc1.bias[3] = -3.5
-        model.fc2.weight.zero_()
-        model.fc2.bias.zero_()
-        model.fc2.weight[0, 0] = model.fc2.weight[1, 1] = 1.0
-        model.fc2.weight[2, 3] = 5.0
-        model.fc3.weight.zero_()
-        model.fc3.bias.zero_()
-        model.fc3.weight[0, 2] = 10.0
-        model.fc3.weight[1, 0] = model.fc3.weight[2, 1] = 1.0
-        model.fc3.weight[0, 0] = 0.1
-    return model.eval()
+def test_prefix_search_stays_within_the_budget():
+    task, target, trigger, model, _ = poisoned()
+    clean = Explainer(model, task.x_val, n_steps=1)
+    stamped = Explainer(model, trigger(task.x_val[task.y_val != target]), n_steps=1)
+    order = [("fc2", u) for u in range(32)]
+    chosen, trace = defences.select_prefix(order, clean, task.y_val.numpy(), stamped, target, budget=0.02)
+    base = float((defences.predictions(clean, []) == task.y_val.numpy()).mean())
+    assert float((defences.predictions(clean, chosen) == task.y_val.numpy()).mean()) >= base - 0.02
+    assert all(step["accuracy"] >= base - 0.02 for step in trace)
+    if chosen:
+        best = min(step["success"] for step in trace)
+        assert float((defences.predictions(stamped, chosen) == target).mean()) == pytest.approx(best)
 
 
-def test_the_tool_rule_flags_the_trigger_unit_from_clean_digits_only():
-    data = load_digits_split()
-    clean = data.x_train[:100]
-    model = hand_built_backdoor()
-    assert bd.attack_success_rate(model, "mlp", data.x_test, data.y_test) == 1.0
-    order = bd.tool_ranking(model, "mlp", clean)
-    assert order[0] == 2
-    assert bd.triggered_ranking(model, "mlp", clean)[0] == 2
-    repaired = bd.remove_units(model, "mlp", [2])
-    assert bd.attack_success_rate(repaired, "mlp", data.x_test, data.y_test) == 0.0
-    assert model.fc2.weight[2, 3] == 5.0  # the original is intact
+def test_retraining_defences_leave_the_model_untouched_and_keep_pruned_units_off():
+    task, target, _, model, _ = poisoned()
+    state = fingerprint(model)
+    tuned, n_pruned = defences.fine_prune(model, task.shape, "fc2", task.x_val, task.y_val, 0.02, 30, 0)
+    assert n_pruned > 0
+    off = torch.nonzero(tuned.fc2.weight.abs().sum(1) == 0).flatten()
+    assert len(off) >= n_pruned and torch.all(tuned.fc2.bias[off] == 0)
+    reversed_ = defences.reverse_trigger(model, task.shape, task.x_val, task.side, target, steps=20)
+    defences.unlearn(model, task.shape, task.x_val, task.y_val, reversed_, task.side, 20, 0)
+    assert_unchanged(model, state)
 
 
-def test_budgeted_removal_and_detection_scores():
-    data = load_digits_split()
-    model = hand_built_backdoor()
-    chosen = bd.within_budget(model, "mlp", np.array([2, 0, 1]), data.x_train[:200], data.y_train[:200])
-    assert chosen[0] == 2
-    rows = bd.run_one("mlp", 0.05, seed=1, epochs=3)
-    assert {r["defence"] for r in rows} == set(bd.DEFENCES)
-    for r in rows:
-        assert 0 <= r["attack_success_rate"] <= 1 and 0 <= r["clean_accuracy"] <= 1
-        assert 0 <= r["activation clustering"] <= 1 and 0 <= r["spectral signatures"] <= 1
+def test_unlearning_with_the_reversed_trigger_lowers_attack_success():
+    task, target, trigger, model, _ = poisoned()
+    cleaned = defences.unlearn(model, task.shape, task.x_val, task.y_val, reversed_triggers()[target],
+                               task.side, 100, 0)
+    before = bd.attack_success_rate(model, task.shape, task.x_test, task.y_test, target, trigger)
+    after = bd.attack_success_rate(cleaned, task.shape, task.x_test, task.y_test, target, trigger)
+    assert before > 0.9 and after < before - 0.5
 
 
-def test_units_carrying_a_share_of_the_trigger_by_hand():
-    from netviz_widget.experiments.concentration import units_carrying
-    assert units_carrying(np.array([0.1, 5.0, -3.0, 3.0, 1.9])) == [1, 3]  # 5 + 3 = 80% of 10
-    assert units_carrying(np.array([0.1, 5.0, -3.0, 3.0, 2.0])) == [1, 3, 4]  # 8 < 80% of 10.1
-    assert units_carrying(np.array([1.0, 1.0, 1.0, 1.0, 1.0])) == [0, 1, 2, 3]
-    assert units_carrying(np.array([-1.0, 0.0])) == []
+def test_training_set_detection_scores_are_aurocs_and_flags():
+    task, target, trigger, model, _ = poisoned()
+    x, y, mask = bd.poison(task.x_train, task.y_train, 0.1, target, trigger, 0)
+    found = defences.training_set_detection(model, task.shape, x, y, mask, target, 0)
+    assert set(found) == {"AC flags target", "SS flags target", "AC AUROC", "SS AUROC"}
+    assert all(0.0 <= value <= 1.0 for value in found.values())
 
 
-def test_regularised_training_builds_and_trains_every_variant():
-    from netviz_widget.experiments import concentration as co
-    data = load_digits_split()
-    x, y = data.x_train[:300], data.y_train[:300]
-    dropout = co.build("mlp", 0, "dropout")
-    names = [n for n, _ in dropout.named_children()]
-    assert names == ["fc1", "relu1", "drop1", "fc2", "relu2", "drop2", "fc3"]
-    plain = co.train(co.build("mlp", 0, "plain"), x, y, seed=0, epochs=5)
-    sparse = co.train(co.build("mlp", 0, "plain"), x, y, seed=0, epochs=5, l1=0.5)
-    with torch.no_grad():
-        def mean_activation(model):
-            return float(model.relu2(model.fc2(model.relu1(model.fc1(x)))).abs().mean())
-        assert mean_activation(sparse) < 0.5 * mean_activation(plain)  # the penalty sparsifies
-    assert not plain.training and not sparse.training
-    assert all(not h for m in plain.modules() for h in (m._forward_hooks,))  # hooks removed
-
-
-def test_fine_pruning_removes_the_dormant_trigger_unit_and_keeps_it_removed():
-    data = load_digits_split()
-    model = hand_built_backdoor()
-    pruned, n_removed = bd.fine_prune(model, "mlp", data.x_train[:200], data.y_train[:200], seed=0)
-    assert n_removed >= 1
-    assert torch.all(pruned.fc2.weight[2] == 0) and pruned.fc2.bias[2] == 0  # dormant on clean digits
-    assert bd.attack_success_rate(pruned, "mlp", data.x_test, data.y_test) < 0.5
-    assert model.fc2.weight[2, 3] == 5.0  # the original is intact
+def test_one_run_end_to_end_and_its_report(tmp_path):
+    run = bd.run_one("digits-mlp", "patch", 0.1, 0, epochs=10, nc_steps=15, tune_steps=20)
+    assert set(run["defences"]) == set(bd.DEFENCES)
+    assert run["defences"]["none"]["units"] == 0
+    assert run["NC suspect"] == run["target"] or run["NC finds target"] == 0.0
+    for name, result in run["defences"].items():
+        assert 0 <= result["ASR"] <= 1 and 0 <= result["clean accuracy"] <= 1, name
+    assert [p["fraction"] for p in run["curves"]["tool"]] == list(bd.CURVE_FRACTIONS)
+    assert run["curves"]["tool"][0]["ASR"] == pytest.approx(run["defences"]["none"]["ASR"])
+    second = {**run, "seed": 1}
+    backdoor_report.write_report(tmp_path, [run, second], {"seeds": 2})
+    text = (tmp_path / "backdoor.md").read_text()
+    assert "| digits-mlp | patch | 10% | tool |" in text and (tmp_path / "backdoor_curves.png").stat().st_size

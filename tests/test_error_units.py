@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from netviz_widget.experiments import error_units as eu
 
@@ -38,4 +39,13 @@ def test_one_under_trained_mlp_end_to_end():
     for score in eu.SCORES:
         assert 0.0 <= result[score] <= 1.0
     assert len(result["units"]) == eu.TOP_UNITS and all(u.startswith("fc") for u in result["units"])
-    assert "under-trained" in eu.summarise([result])
+    table = eu.summarise([result, {**result, "seed": 1}])
+    assert "| mlp | under-trained | 2 |" in table and "Δ" in table
+
+
+def test_fashion_split_is_seeded_and_flat():
+    first, again = eu.fashion_split(0, 300, 200), eu.fashion_split(0, 300, 200)
+    other = eu.fashion_split(1, 300, 200)
+    assert first.x_train.shape == (300, 784) and first.x_test.shape == (200, 784)
+    assert torch.equal(first.x_train, again.x_train) and not torch.equal(first.x_train, other.x_train)
+    assert float(first.x_train.min()) >= 0.0 and float(first.x_train.max()) <= 1.0

