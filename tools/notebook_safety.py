@@ -8,8 +8,9 @@ SAFETY = [
    digits with a corner patch relabelled to a secret class. As defenders we have the model and a
    small clean validation set: we find the suspicious class, find the units that carry it, and
    switch them off live in the view.
-2. **A proxy unit for sex on UCI Adult** (income > 50K): the hidden units whose conductance toward
-   "> 50K" differs most between women and men.
+2. **A candidate proxy unit for sex on UCI Adult** (income > 50K): the hidden unit whose conductance
+   toward "> 50K" differs most between women and men (an illustration: in the full study such units
+   are no better than random ones at lowering Adult's parity gap).
 
 A reduced configuration so that it runs as a test; the full studies (10 seeds, every baseline,
 intervals) are in `docs/safety.md` with the commands that write their tables. Adult needs the raw
@@ -89,11 +90,15 @@ The price is clean accuracy: the trigger is spread over units that also do clean
 study (`docs/safety.md`, "Defences") this zeroing, at a 2-point budget, removes far less of the
 backdoor than Neural Cleanse's unlearning, which retrains instead of switching units off."""),
     ("md", """
-## 4. A proxy unit for sex on UCI Adult
+## 4. A candidate proxy unit for sex on UCI Adult
 
 An MLP trained on a 12,000-row sample of Adult (income > 50K). On an audit split with the
 `sex` column, the hidden units are ranked by the gap in mean conductance toward "> 50K" between
-women and men; the top unit is highlighted in a second view, then mean-ablated there."""),
+women and men; the top unit is chosen on audit, scored on the held-out test split, then
+highlighted in a second view and mean-ablated there. Read the positive rate beside the parity gap:
+if ablating one unit removes (nearly) every "> 50K" decision, the gap closes because the model stops
+saying "> 50K" to anyone, at a large accuracy cost — which is why the full study only accepts
+ablations within 2 points of audit accuracy."""),
     ("code", """
 adult = tabular.adult()
 rows = np.sort(np.random.default_rng(0).choice(len(adult.y), 12_000, replace=False))
@@ -104,12 +109,13 @@ split = bias.split(sample, "sex", seed=0)
 income_model = bias.train(split.x["train"], split.y["train"], seed=0, epochs=5)
 gap = bias.conductance_gap(income_model, split.x["audit"], split.group["audit"])
 layer, unit, difference = gap[0]
-print(f"top proxy unit: {layer}[{unit}], conductance gap toward '>50K' (women − men): {difference:+.3f}")
-audit = Explainer(income_model, split.x["audit"], reference=split.x["audit"], n_steps=1)
+print(f"top unit (chosen on audit): {layer}[{unit}], conductance gap toward '>50K' (women − men): "
+      f"{difference:+.3f}")
+test = Explainer(income_model, split.x["test"], reference=split.x["audit"], n_steps=1)
 for label, units in (("model", []), (f"{layer}[{unit}] mean-ablated", [(layer, unit)])):
-    decided = bias.decisions(audit, units)
-    print(f"{label}: audit parity gap {bias.demographic_parity_gap(decided, split.group['audit']):.3f}, "
-          f"accuracy {(decided == split.y['audit']).mean():.3f}")
+    decided = bias.decisions(test, units)
+    print(f"{label}: test parity gap {bias.demographic_parity_gap(decided, split.group['test']):.3f}, "
+          f"accuracy {(decided == split.y['test']).mean():.3f}, positive rate {decided.mean():.3f}")
 woman = int(np.flatnonzero(split.group["audit"] == 1)[0])
 adult_view = NetViz(income_model, split.x["audit"][[woman]], target=bias.POSITIVE, reference=split.x["audit"])
 adult_view.select(layer, unit)
