@@ -7,8 +7,10 @@ pattern at α = 0.2). Two models: the digits MLP 64-64-32-10 (8×8 digits) and a
 784-64-32-10 (a 10k-image training subset).
 
 The defender has the model and a small clean validation set only — not the trigger, the target or
-the training set. Every defence is tuned on validation at one shared clean-accuracy budget (at
-most `BUDGET` of validation accuracy lost); every reported number is on the test set: clean
+the training set. The unit-switching defences (tool, random, oracle, fine-pruning's pruning step)
+are tuned on validation at one shared clean-accuracy budget (at most `BUDGET` of validation
+accuracy lost); the retraining steps are not held to it and use fixed, untuned settings
+(`tune_steps` Adam steps at lr 1e-3). Every reported number is on the test set: clean
 accuracy, and attack success rate (ASR: triggered test inputs of other classes classified as the
 target). Defences (see `backdoor_defences.py`):
 
@@ -16,7 +18,8 @@ target). Defences (see `backdoor_defences.py`):
   the Explainer's conductance toward it rises most, from clean to reverse-triggered validation
   inputs, in the units switched off (zero interventions, prefix chosen on validation);
 - ``random``: a random order of the same hidden units, given the same prefix search;
-- ``oracle``: the tool's rule ranked and tuned with the *real* trigger (an upper bound);
+- ``oracle``: the tool's rule ranked and tuned with the *real* trigger (a reference, not a
+  guaranteed upper bound: the greedy budgeted search can do worse with it);
 - ``tool + fine-tuning``: the tool's order switched off until the reversed trigger fails on 90% of
   validation inputs, then fine-tuned on validation with those units kept off (fine-pruning with
   the tool's order instead of dormancy);
