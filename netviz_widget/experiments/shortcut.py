@@ -237,7 +237,7 @@ def plot(runs: list[dict], path: Path) -> Path | None:
         axes[i][0].set_ylabel("test accuracy", fontsize=7)
     axes[0][-1].legend(fontsize=6)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=60)
     plt.close(figure)
     return path
 
