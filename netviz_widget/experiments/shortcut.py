@@ -104,16 +104,21 @@ def train_arm(arm: str, strength: float, data: dict, mask: torch.Tensor, seed: i
 
 
 def run_seed(seed: int, kind: str, n_train: int | None = 5000, epochs: int = 5, n_find: int = 500,
-             strengths: dict[str, Sequence[float]] = STRENGTHS) -> list[dict]:
-    """One seed of one shortcut: plain, find, every arm × strength, oracle."""
+             strengths: dict[str, Sequence[float]] = STRENGTHS, finder: str = "ig",
+             oracle: bool = True) -> list[dict]:
+    """One seed of one shortcut: plain, find (with the `finder` map: 'ig' or 'gradient'), every
+    arm × strength, oracle."""
     data = decoy_split(seed, kind, n_train)
     truth = true_region(kind)
     plain = train_arm("plain", 0.0, data, truth, seed, epochs)
-    found = find_region(plain, data["x_val"][:n_find])
+    regions = {method: find_region(plain, data["x_val"][:n_find], method=method)
+               for method in ("ig", "gradient")}
+    found = regions[finder]
     x_val_resampled = resample_region(data["x_val"], found, seed)
-    quality = region_quality(found, truth)
-    by_gradient = region_quality(find_region(plain, data["x_val"][:n_find], method="gradient"), truth)
-    quality.update({f"gradient_finder_{key}": value for key, value in by_gradient.items()})
+    quality = {"finder": finder, **region_quality(found, truth)}
+    for method, region in regions.items():
+        scores = region_quality(region, truth)
+        quality.update({f"{method}_finder_{key}": value for key, value in scores.items()})
 
     def evaluate(arm: str, strength: float, model) -> dict:
         share = attribution_map(model, data["x_test"][:200], n_steps=8)
@@ -133,7 +138,8 @@ def run_seed(seed: int, kind: str, n_train: int | None = 5000, epochs: int = 5, 
             if arm == GIVEN:  # selected on validation with the given region resampled
                 row["val_resampled_accuracy"] = fashion.accuracy(model, x_val_truth, data["y_val"])
             runs.append(row)
-    runs.append(evaluate("oracle", 0.0, train_arm("oracle", 0.0, data, found, seed, epochs)))
+    if oracle:
+        runs.append(evaluate("oracle", 0.0, train_arm("oracle", 0.0, data, found, seed, epochs)))
     runs[0]["found_mask"] = found.numpy().astype(np.uint8)
     return runs
 
@@ -174,8 +180,12 @@ def summarise(runs: list[dict]) -> str:
         seeds = len(plain)
         keys = ("found_pixels", "precision", "recall", "iou")
         finders = []
-        for label, prefix in (("integrated gradients (the tool's; penalised region)", ""),
-                              ("input gradient (for comparison)", "gradient_finder_")):
+        finder = plain[0].get("finder", "ig")
+        for label, prefix in (("integrated gradients (the tool's)", "ig_finder_"),
+                              ("input gradient", "gradient_finder_")):
+            if prefix + "iou" not in plain[0]:
+                prefix = ""
+            label += " — penalised region" if prefix.startswith(finder) or not prefix else ""
             q = {key: bootstrap_ci([r[prefix + key] for r in plain]) for key in keys}
             finders.append([label, f"{q['found_pixels'][0]:.1f}", format_ci(*q["precision"], digits=2),
                             format_ci(*q["recall"], digits=2), format_ci(*q["iou"], digits=2)])
@@ -220,19 +230,22 @@ def plot(runs: list[dict], path: Path) -> Path | None:
     except ImportError:
         return None
     kinds = [k for k in KINDS if any(r["kind"] == k for r in runs)]
-    figure, axes = plt.subplots(len(kinds), len(STRENGTHS), figsize=(10, 2.4 * len(kinds)), squeeze=False)
+    figure, axes = plt.subplots(len(kinds), len(STRENGTHS), figsize=(10, 2.7 * len(kinds)), squeeze=False)
     for i, kind in enumerate(kinds):
         reference = {arm: np.mean([r["test_accuracy"] for r in runs if r["kind"] == kind and r["arm"] == arm])
                      for arm in ("plain", "oracle")}
         for j, (arm, values) in enumerate(STRENGTHS.items()):
             ax = axes[i][j]
+            if not any(r["kind"] == kind and r["arm"] == arm for r in runs):
+                ax.axis("off")
+                continue
             means = [np.mean([r["test_accuracy"] for r in runs if r["kind"] == kind and r["arm"] == arm
                               and r["strength"] == s]) for s in values]
             ax.plot(range(len(values)), means, marker="o")
             ax.axhline(reference["plain"], color="grey", ls="--", lw=1, label="plain")
             ax.axhline(reference["oracle"], color="green", ls=":", lw=1, label="oracle")
             ax.set_xticks(range(len(values)), [f"{s:g}" for s in values], fontsize=7)
-            ax.set_title(f"{kind}: {arm}", fontsize=7)
+            ax.set_title(f"{kind}: {arm}".replace(" (", "\n("), fontsize=7)
             ax.tick_params(labelsize=7)
         axes[i][0].set_ylabel("test accuracy", fontsize=7)
     axes[0][-1].legend(fontsize=6)
@@ -248,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--n-train", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--finder", choices=["ig", "gradient"], default="ig", help="map of the finder (ig)")
+    parser.add_argument("--arms", nargs="+", default=list(STRENGTHS), choices=list(STRENGTHS))
+    parser.add_argument("--strength", type=float, default=None, help="one strength for every arm (sweep)")
+    parser.add_argument("--no-oracle", action="store_true")
+    parser.add_argument("--name", default="shortcut", help="output file stem (shortcut)")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
@@ -255,17 +273,20 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.from_json.read_text())
         runs = saved["runs"]
         args.out.mkdir(parents=True, exist_ok=True)
-        plot(runs, args.out / "shortcut.png")
-        return report(args.out, "shortcut", runs, summarise(runs), saved["config"])
+        plot(runs, args.out / f"{args.name}.png")
+        return report(args.out, args.name, runs, summarise(runs), saved["config"])
     torch.set_num_threads(1)
     start = time.perf_counter()
-    runs = run(args.seeds, tuple(args.kinds), n_train=args.n_train, epochs=args.epochs)
+    strengths = {arm: STRENGTHS[arm] if args.strength is None else (args.strength,) for arm in args.arms}
+    runs = run(args.seeds, tuple(args.kinds), n_train=args.n_train, epochs=args.epochs, strengths=strengths,
+               finder=args.finder, oracle=not args.no_oracle)
     args.out.mkdir(parents=True, exist_ok=True)
-    plot(runs, args.out / "shortcut.png")
+    plot(runs, args.out / f"{args.name}.png")
     config = {"seeds": args.seeds, "kinds": args.kinds, "n_train": args.n_train, "epochs": args.epochs,
-              "widths": WIDTHS, "strengths": STRENGTHS, "finder": "robust z > 3.5, mean |IG| share",
+              "widths": WIDTHS, "strengths": strengths,
+              "finder": f"robust z > 3.5 on the mean |{args.finder}| share per pixel",
               "seconds": round(time.perf_counter() - start)}
-    return report(args.out, "shortcut", runs, summarise(runs), config)
+    return report(args.out, args.name, runs, summarise(runs), config)
 
 
 if __name__ == "__main__":
