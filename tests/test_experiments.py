@@ -249,3 +249,16 @@ def test_reduced_shortcut_and_sanity_runs():
     checks = sanity.run_seed(0, kinds=("mlp",), n_train=500, n_images=8, epochs=1)
     final = next(r for r in checks if r["step"] == "down to fc1" and r["method"] == "integrated gradients")
     assert final["ρ signed, ink"] < 0.5 and "MLP — integrated gradients" in sanity.summarise(checks)
+
+
+def test_include_results_splices_the_current_file(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
+    from include_results import splice
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "a.md").write_text("| new |\n")
+    doc = tmp_path / "doc.md"
+    doc.write_text("intro\n<!-- include: tables/a.md -->\n| old |\n| stale |\n<!-- end include -->\nafter\n")
+    assert splice(doc) == "intro\n<!-- include: tables/a.md -->\n| new |\n<!-- end include -->\nafter\n"
