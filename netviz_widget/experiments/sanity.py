@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int, default=5000)
     parser.add_argument("--images", type=int, default=50, help="test images compared (50)")
     parser.add_argument("--kinds", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    parser.add_argument("--name", default="sanity", help="output file stem (sanity)")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
@@ -173,14 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.from_json.read_text())
         runs = saved["runs"]
         args.out.mkdir(parents=True, exist_ok=True)
-        return report(args.out, "sanity", runs, summarise(runs), saved["config"])
+        return report(args.out, args.name, runs, summarise(runs), saved["config"])
     torch.set_num_threads(1)
     start = time.perf_counter()
     runs = run(args.seeds, n_train=args.n_train, n_images=args.images, kinds=tuple(args.kinds))
     config = {"seeds": args.seeds, "n_train": args.n_train, "images": args.images, "kinds": args.kinds,
               "n_steps": 16,
               "seconds": round(time.perf_counter() - start)}
-    return report(Path(args.out), "sanity", runs, summarise(runs), config)
+    return report(Path(args.out), args.name, runs, summarise(runs), config)
 
 
 if __name__ == "__main__":
