@@ -4,7 +4,7 @@
   the other (a call that makes nested public calls keeps the lock).
 - **Threads by the size of the work.** These networks are small: torch's intra-op thread pool
   costs more than it gains, and on a busy machine every operator waits for a descheduled worker
-  (`benchmarks/bench_engine.py` measured 10–100× slower with 2 threads beside a busy process).
+  (`benchmarks/bench_engine.py`: the CNN round trip 35–80× slower with torch's default threads).
   With ``num_threads="auto"`` a call whose work (multiply-adds × rows) is below `CROSSOVER` runs
   on one thread; larger work keeps the caller's setting. An int pins the count; None leaves
   torch's setting alone.
@@ -27,8 +27,8 @@ from .errors import InputError
 
 AUTO = "auto"
 # Work (multiply-adds of one pass × rows) above which more than one thread may pay. Measured with
-# `python benchmarks/bench_engine.py --crossover`: on the 2-core machine, one thread was faster
-# for every size up to 7e8 under load; a quiet machine gains from 2 threads only far above 1e8.
+# `python benchmarks/bench_engine.py --crossover` on the shared 2-core machine: one thread was
+# faster for every size measured up to 1.4e9, quiet and loaded (docs/reliability.md).
 CROSSOVER = 2 ** 30
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Explainer"]
 
-CACHE_BYTES = 512 * 2 ** 20  # default bound of the snapshot cache (fits a laptop)
+CACHE_BYTES = 256 * 2 ** 20  # default bound of the snapshot cache (fits a laptop)
 
 class Explainer:
     """Scores, interventions and drill-downs for `model` on `inputs`, with no UI.
