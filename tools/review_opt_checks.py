@@ -4,10 +4,14 @@
   (weight decay 1e-2, 3e-2, 1e-1; dropout 0.75, 0.85, 0.9), test accuracy and validation accuracy
   with the input-gradient finder's region resampled;
 - ``roar8``: the pruning study's retrain check (Fashion MLP, 75% masks) at 2 and 8 epochs for
-  conductance, Taylor (logit), weight magnitude and random masks.
+  conductance, Taylor (logit), weight magnitude and random masks;
+- ``taylor-loss-ref``: the pruning study's Fashion MLP pruned one-shot at 75% / 90% by Taylor (loss)
+  and conductance scored on the study's 300 validation images vs on all 5,000 validation images
+  (is the Taylor (loss) baseline weakened by its small reference set?).
 
     PYTHONPATH=$PWD python tools/review_opt_checks.py wide-sweep   # ≈ 4 min on 1 thread
     PYTHONPATH=$PWD python tools/review_opt_checks.py roar8        # ≈ 1.5 min
+    PYTHONPATH=$PWD python tools/review_opt_checks.py taylor-loss-ref
 """
 
 from __future__ import annotations
@@ -62,10 +66,32 @@ def roar8() -> list[dict]:
     return rows
 
 
+def taylor_loss_ref() -> list[dict]:
+    """One-shot test accuracy of Taylor (loss) and conductance masks from 300 vs 5,000 reference images."""
+    rows = []
+    for seed in SEEDS:
+        data = fashion.split(seed, 5000)
+        model = pruning.train_model("fashion-mlp", seed, data)
+        references = {"300 (study)": pruning.reference_set(data.x_val, data.y_val, 30, seed),
+                      "5000 (all validation)": (data.x_val, data.y_val)}
+        for label, (x_ref, y_ref) in references.items():
+            scores = unit_scores(model, x_ref, y_ref, seed)
+            for criterion in ("Taylor (loss)", "conductance", "random"):
+                for sparsity in (0.75, 0.9):
+                    cut = pruning.pruned(model, prune_masks(model, scores[criterion], sparsity))
+                    rows.append({"seed": seed, "reference": label, "criterion": criterion,
+                                 "sparsity": sparsity,
+                                 "test": fashion.accuracy(cut, data.x_test[:2000], data.y_test[:2000])})
+                    print(rows[-1], flush=True)
+    return rows
+
+
+CHECKS = {"wide-sweep": wide_sweep, "roar8": roar8, "taylor-loss-ref": taylor_loss_ref}
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("check", choices=["wide-sweep", "roar8"])
+    parser.add_argument("check", choices=list(CHECKS))
     torch.set_num_threads(1)
-    result = wide_sweep() if parser.parse_args().check == "wide-sweep" else roar8()
+    result = CHECKS[parser.parse_args().check]()
     print(json.dumps(result))
