@@ -1,12 +1,14 @@
 """Pruning hidden units by attribution vs standard criteria, without and with fine-tuning.
 
-Models (one of each per seed): the Fashion-MNIST MLP and CNN (`fashion.py`, trained on the full
-55k training split) and the digits MLP 64-128-128-10. Each hidden layer loses the same fraction of
-its units (neurons / conv channels), ranked on a reference set drawn from the *validation* split
-by the criteria of `unit_criteria` (random, weight magnitude, mean activation, Taylor on the logit,
-Taylor on a mini-batch loss, LRP, and the tool's layer conductance). Test accuracy is reported
+Models (one of each per seed): the Fashion-MNIST MLP and CNN (`fashion.py`, trained on a
+stratified training subset, `--n-train`, 5,000 by default) and the digits MLP 64-128-128-10.
+Each hidden layer loses the same fraction of its units (neurons / conv channels), ranked on a
+reference set drawn from the *validation* split by the criteria of `unit_criteria` (random, weight
+magnitude, mean activation, Taylor on the logit, Taylor on a mini-batch loss, LRP, and the tool's
+layer conductance). Test accuracy is reported
 after one-shot pruning and after a short masked fine-tuning; conductance is compared with every
-other criterion, paired by seed, with Holm's correction over the whole table. A retrain check
+other criterion, paired by seed, with Holm's correction within each (model, setting) family
+(the smallest Holm-adjusted p over the whole table is printed too). A retrain check
 (ROAR-style) retrains the Fashion MLP from a fresh initialisation with the masks of conductance and
 of the best other criterion (chosen on validation) at 75% sparsity.
 
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     config = {"seeds": args.seeds, "models": args.models, "n_train": args.n_train,
               "test_images": args.test_images, "sparsities": args.sparsities, "criteria": CRITERIA,
               "reference": "30 validation images per class",
-              "finetune": f"{args.finetune_images} training images, 1 epoch (digits: all, 5 epochs), "
+              "finetune": f"{args.finetune_images} training images (digits too), 1 epoch (digits: 5 epochs), "
                           "Adam 1e-3 cosine, masks kept",
               "roar_epochs": 2,
               "seconds": round(time.perf_counter() - start)}

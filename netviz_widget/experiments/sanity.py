@@ -7,7 +7,8 @@ compared with the trained model's maps on test images, toward the true class:
 
 - integrated gradients on the input (the tool's input scores);
 - neuron conductance on the input through one fixed unit of the last hidden layer (the unit
-  with the largest mean conductance in the trained model; Captum's `NeuronConductance`);
+  with the largest mean |conductance| in the trained model on validation images; Captum's
+  `NeuronConductance`);
 - layer conductance of the first hidden layer's units (the tool's node scores).
 
 Input maps are compared by Spearman's ρ, signed and absolute, over all pixels and over *ink*
@@ -120,8 +121,9 @@ def run_seed(seed: int, kinds: tuple[str, ...] = ("mlp", "cnn"), n_train: int = 
     for kind in kinds:
         model = fashion.trained(kind, seed, data, epochs)
         last_hidden = hidden_layers(model)[-1][0]
-        conductance = path_scores(LayeredGraph.from_module(model, x[:1]), x, torch.zeros_like(x), y, 16,
-                                  edges=False).node_scores[last_hidden]
+        x_val, y_val = data.x_val[:n_images], data.y_val[:n_images]  # the unit is chosen on validation
+        conductance = path_scores(LayeredGraph.from_module(model, x_val[:1]), x_val, torch.zeros_like(x_val),
+                                  y_val, 16, edges=False).node_scores[last_hidden]
         unit = (last_hidden, int(np.abs(conductance).mean(0).argmax()))
         original = maps(model, x, y, unit)
         for step, randomised in cascade(model, seed):
