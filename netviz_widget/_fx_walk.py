@@ -52,9 +52,17 @@ Built = tuple[list[UnitLayer], list[EdgeBlock], FxRunner, "str | None"]
 
 def build(model: nn.Module, x: torch.Tensor) -> Built:
     """Trace `model`, propagate shapes on `x`, and return layers, blocks, the runner and the
-    final probability function that was stripped from the output (or None)."""
+    final probability function that was stripped from the output (or None). Stack traces cost
+    time, so they are recorded only to word a refusal (by tracing again)."""
+    try:
+        return _build(model, x, stack_traces=False)
+    except GraphError:
+        return _build(model, x, stack_traces=True)
+
+
+def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
     tracer = fx.Tracer()
-    tracer.record_stack_traces = True
+    tracer.record_stack_traces = stack_traces
     try:
         graph = tracer.trace(model, concrete_args=_optional_arguments(model))
     except Exception as error:  # fx raises many types for untraceable code

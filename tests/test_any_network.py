@@ -195,7 +195,7 @@ def test_probabilities_are_applied_once():
     model, x = build("softmax_mlp")
     ex = Explainer(model, x, n_steps=2)
     with torch.no_grad():
-        np.testing.assert_allclose(ex.snapshot().probabilities, model(x).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(ex.snapshot().probabilities, model(x).detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(ex.snapshot().logits, logits_twin(model)(x).detach().numpy(), rtol=1e-6)
 
 
@@ -224,3 +224,43 @@ def test_the_view_marks_gate_edges_as_modulates():
     assert modulates.sum() == 5
     assert np.array_equal(modulates == 1, from_gate & (decode_array(edges["dst"]) >= gate["offset"]
                                                        + gate["n_units"]))
+
+
+def test_reference_means_follow_weight_changes():
+    """Mean ablation reads cached reference means; an in-place weight update invalidates them."""
+    from netviz_widget.interventions import make_intervention
+
+    model, x = build("two_branch_mlp")
+    ex = Explainer(model, x, n_steps=2)
+    first = make_intervention(ex.graph, "left", [0], "mean", reference=x).source.clone()
+    with torch.no_grad():
+        model.left.bias += 1.0
+    second = make_intervention(ex.graph, "left", [0], "mean", reference=x).source
+    with torch.no_grad():
+        expected = torch.relu(model.left(x)).mean(0)
+    assert torch.equal(second, expected)
+    assert not torch.equal(first, second)
+
+
+def test_untraceable_model_ending_in_a_sigmoid_explains_the_logit():
+    class Branchy(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2, self.out = nn.Linear(4, 5), nn.Linear(5, 1), nn.Sigmoid()
+
+        def forward(self, x):
+            if x.sum() > -1e9:  # data-dependent: forward hooks instead of fx
+                x = x * 1.0
+            return self.out(self.fc2(torch.relu(self.fc1(x))))
+
+    torch.manual_seed(0)
+    model, x = Branchy().eval(), torch.rand(3, 4)
+    before = fingerprint(model)
+    with pytest.warns(UserWarning, match="torch.fx could not trace"):
+        ex = Explainer(model, x, n_steps=4)
+    assert ex.graph.output_activation == "sigmoid" and not ex.graph.traced
+    with torch.no_grad():
+        logits = model.fc2(torch.relu(model.fc1(x)))
+    np.testing.assert_allclose(ex.snapshot().logits, logits.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ex.snapshot().probabilities, model(x).detach().numpy(), rtol=1e-6)
+    assert_unchanged(model, before)
