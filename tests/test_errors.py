@@ -89,3 +89,15 @@ def test_error_descriptions_stay_short():
     error = InputError("x", "something", torch.zeros(1000, 1000))
     assert "shape (1000, 1000)" in str(error) and len(str(error)) < 200
     assert len(str(InputError("x", "short", "y" * 500))) < 150
+
+
+def test_a_tuple_of_tensors_is_described_not_dumped():
+    # two inputs passed as a tuple: the message used to hold both tensors' full reprs
+    error = InputError("inputs", "a tensor", (torch.zeros(300, 4), torch.zeros(300, 3)))
+    message = str(error)
+    assert "a tuple of 2: (a torch.float32 tensor of shape (300, 4) on cpu, a torch.float32 tensor" in message
+    assert len(message) < 250 and "0., 0." not in message
+    long_list = [torch.zeros(2)] * 10
+    assert "… (10 items)" in str(InputError("x", "y", long_list))
+    assert "list [1, 2.5, 'a']" in str(InputError("x", "y", [1, 2.5, "a"]))
+    assert len(str(InputError("x", "y", ["z" * 500]))) < 200
