@@ -46,7 +46,7 @@ import numpy as np
 
 from .errors import InputError
 from .graph import EdgeBlock, UnitLayer
-from .snapshot import Snapshot
+from .snapshot import Snapshot, short_list
 
 __all__ = ["FORMAT_VERSION", "RecordedGraph", "Recording"]
 
@@ -117,6 +117,13 @@ class Recording:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    def __repr__(self) -> str:
+        """One line (the default repr printed the metadata and every array)."""
+        curves = short_list(["loss", *self.metrics], 6)
+        return (f"Recording({len(self)} records at steps {short_list(self.steps, 6)}, "
+                f"{self.inputs.shape[0]} probe inputs, layers={short_list(self.layer_names, 6)}, "
+                f"curves={curves} over {len(self.curve_steps)} steps)")
 
     @property
     def layer_names(self) -> list[str]:
