@@ -131,10 +131,12 @@ class Recording:
         return [layer["name"] for layer in self.meta["layers"]]
 
     def check_index(self, index: object) -> int:
-        """`index` as a record index in [0, len), else an InputError."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self):
-            raise InputError("index", f"a record index in [0, {len(self)})", index)
-        return int(index)
+        """`index` as a record index in [0, len) (negative ones count from the end, as in a
+        list: -1 is the last record), else an InputError."""
+        n = len(self)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -n <= index < n:
+            raise InputError("index", f"a record index in [0, {n}) (or -{n} … -1 from the end)", index)
+        return int(index) % n
 
     def graph(self) -> RecordedGraph:
         """The recorded layered graph (weights of the last record's stored edges)."""

@@ -1,13 +1,15 @@
-"""The results a user prints or leaves at the end of a notebook cell show as one short line."""
+"""What a user prints or indexes: results show as one short line, records index like a list."""
 
 from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
 from netviz_widget import Explainer, NetViz, Recorder
+from netviz_widget.errors import InputError
 
 
 def model_and_inputs():
@@ -45,3 +47,16 @@ def test_a_recording_and_its_replay_print_as_one_line(tmp_path):
     assert text == ("Recording(3 records at steps [0, 2, 4], 4 probe inputs, layers=['input', '0', '2'], "
                     "curves=['loss', 'acc'] over 5 steps)")
     assert one_line(repr(NetViz.replay(recording))) == "ReplayView(3 records, record 0 (step 0), input #0)"
+
+
+def test_a_negative_record_index_counts_from_the_end():
+    model, x = model_and_inputs()
+    recorder = Recorder(model, x[:4], every=2, n_steps=2)
+    for step in range(5):
+        recorder.step(step)
+    recording = recorder.recording
+    assert recording.snapshot(-1).equals(recording.snapshot(2))
+    assert recording.snapshot(-3).equals(recording.snapshot(0))
+    for bad in (3, -4):
+        with pytest.raises(InputError, match=r"index: expected a record index in \[0, 3\) \(or -3 … -1"):
+            recording.snapshot(bad)
