@@ -17,7 +17,7 @@ from torch import nn
 from .errors import GraphError, InputError, ModelError
 from .explainer import Explainer
 from .graph import LayeredGraph
-from .snapshot import Snapshot
+from .snapshot import Snapshot, short_list
 
 INPUT_LAYER = "input"  # the graph's name for its input unit layer
 
@@ -97,6 +97,14 @@ class SnapshotDiff:
     input_scores: np.ndarray = field(repr=False)
     logits: np.ndarray = field(repr=False)
     probabilities: np.ndarray = field(repr=False)
+
+    def __repr__(self) -> str:
+        """One line: the predictions and the largest unit-score change."""
+        changes = [float(np.abs(v).max()) for v in self.node_scores.values() if v.size]
+        return (f"SnapshotDiff(batch={len(self.prediction_a)}, prediction_a={short_list(self.prediction_a)}, "
+                f"prediction_b={short_list(self.prediction_b)}, "
+                f"largest unit-score change={max(changes, default=0.0):.4g}; "
+                f".summary() lists the most changed units)")
 
     @property
     def prediction_a(self) -> np.ndarray:

@@ -58,8 +58,15 @@ def describe(value: Any) -> str:
         return repr(text)
     if isinstance(value, (int, float, bool)) or value is None:
         return repr(value)
-    if isinstance(value, (list, tuple)) and len(value) <= 8:
-        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, (list, tuple)):
+        if len(value) <= 8 and all(isinstance(v, (int, float, bool, str)) or v is None for v in value):
+            text = f"{type(value).__name__} {value!r}"
+            return text if len(text) <= 120 else text[:117] + "..."
+        # tensors, arrays, nested lists: describe each item (a repr could be megabytes)
+        items = ", ".join(describe(v) if not isinstance(v, (list, tuple)) else f"a {type(v).__name__}"
+                          for v in value[:4])
+        more = f", … ({len(value)} items)" if len(value) > 4 else ""
+        return f"a {type(value).__name__} of {len(value)}: ({items}{more})"
     shape = getattr(value, "shape", None)
     if shape is not None:
         return f"a {type(value).__name__} of shape {tuple(shape)}"

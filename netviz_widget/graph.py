@@ -216,7 +216,15 @@ def check_input(argument: str, x: object, model: nn.Module | None = None,
     """Validate an input batch: a finite floating tensor with a batch dimension, on the
     model's device, and (if given) with per-example `shape`."""
     if not isinstance(x, torch.Tensor):
-        raise InputError(argument, "a torch.Tensor batch of shape (batch, ...)", x)
+        if isinstance(x, (tuple, list, dict)) and any(isinstance(v, torch.Tensor) for v in
+                                                      (x.values() if isinstance(x, dict) else x)):
+            hint = ("Several inputs are not supported yet. Workaround: wrap the model in a module "
+                    "whose forward takes one tensor and splits it.")
+        elif hasattr(x, "__array__"):
+            hint = "Convert with torch.as_tensor(x, dtype=torch.float32)."
+        else:
+            hint = ""
+        raise InputError(argument, "a torch.Tensor batch of shape (batch, ...)", x, hint=hint)
     if not torch.is_floating_point(x):
         if model is not None and any(isinstance(m, (nn.Embedding, nn.EmbeddingBag))
                                      for m in model.modules()):

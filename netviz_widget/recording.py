@@ -46,7 +46,7 @@ import numpy as np
 
 from .errors import InputError
 from .graph import EdgeBlock, UnitLayer
-from .snapshot import Snapshot
+from .snapshot import Snapshot, short_list
 
 __all__ = ["FORMAT_VERSION", "RecordedGraph", "Recording"]
 
@@ -118,16 +118,25 @@ class Recording:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def __repr__(self) -> str:
+        """One line (the default repr printed the metadata and every array)."""
+        curves = short_list(["loss", *self.metrics], 6)
+        return (f"Recording({len(self)} records at steps {short_list(self.steps, 6)}, "
+                f"{self.inputs.shape[0]} probe inputs, layers={short_list(self.layer_names, 6)}, "
+                f"curves={curves} over {len(self.curve_steps)} steps)")
+
     @property
     def layer_names(self) -> list[str]:
         """Unit layer names in depth order."""
         return [layer["name"] for layer in self.meta["layers"]]
 
     def check_index(self, index: object) -> int:
-        """`index` as a record index in [0, len), else an InputError."""
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self):
-            raise InputError("index", f"a record index in [0, {len(self)})", index)
-        return int(index)
+        """`index` as a record index in [0, len) (negative ones count from the end, as in a
+        list: -1 is the last record), else an InputError."""
+        n = len(self)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -n <= index < n:
+            raise InputError("index", f"a record index in [0, {n}) (or -{n} … -1 from the end)", index)
+        return int(index) % n
 
     def graph(self) -> RecordedGraph:
         """The recorded layered graph (weights of the last record's stored edges)."""

@@ -94,6 +94,11 @@ class ReplayView(widgets.VBox):
                          self.view, self._plots_widget]
         self.add_class("netviz-replay")
 
+    def __repr__(self) -> str:
+        """One line (an ipywidget's default repr lists every child and trait)."""
+        return (f"ReplayView({len(self.recording)} records, record {self._index} "
+                f"(step {int(self.recording.steps[self._index])}), input #{self._example})")
+
     # ------------------------------------------------------------------ public API
     @property
     def index(self) -> int:

@@ -39,6 +39,17 @@ def _read_only(obj: object) -> None:
         array.flags.writeable = False
 
 
+def short_list(values: object, limit: int = 8) -> str:
+    """At most `limit` items of `values` (an array or a sequence) as a one-line list, numbers
+    to 4 significant digits: the reprs of results stay one short line at any batch size."""
+    items = list(np.asarray(values).ravel()) if isinstance(values, np.ndarray) else list(values)
+    def text(v: object) -> str:
+        return f"{v:.4g}" if isinstance(v, (float, np.floating)) else repr(v.item() if isinstance(
+            v, np.generic) else v)
+    more = f", … {len(items)} in all" if len(items) > limit else ""
+    return "[" + ", ".join(text(v) for v in items[:limit]) + more + "]"
+
+
 @dataclass(frozen=True)
 class DatasetScores:
     """Dataset-level unit scores over a reference set, grouped by the predicted class.
@@ -102,6 +113,16 @@ class Snapshot:
     def nbytes(self) -> int:
         """Memory held by the snapshot's arrays."""
         return sum(array.nbytes for array in _arrays(self))
+
+    def __repr__(self) -> str:
+        """One line (the default dataclass repr prints every array: hundreds of lines)."""
+        batch, outputs = self.logits.shape
+        text = (f"Snapshot(batch={batch}, outputs={outputs}, prediction={short_list(self.prediction)}, "
+                f"target={short_list(self.target)}, layers={short_list(list(self.node_scores), 6)}, "
+                f"interventions={short_list(self.interventions, 4)}")
+        if self.actual_effect is not None:
+            text += f", actual_effect={short_list(self.actual_effect, 4)}"
+        return text + (", dataset scores" if self.dataset is not None else "") + ")"
 
     @property
     def outputs(self) -> dict[str, np.ndarray]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from zoo import ZOO, example_input
 
-from netviz_widget import LayeredGraph, NetVizError
+from netviz_widget import Explainer, LayeredGraph, NetVizError
 from netviz_widget.errors import GraphError, InputError, ModelError
 
 
@@ -89,3 +90,31 @@ def test_error_descriptions_stay_short():
     error = InputError("x", "something", torch.zeros(1000, 1000))
     assert "shape (1000, 1000)" in str(error) and len(str(error)) < 200
     assert len(str(InputError("x", "short", "y" * 500))) < 150
+
+
+def test_a_tuple_of_tensors_is_described_not_dumped():
+    # two inputs passed as a tuple: the message used to hold both tensors' full reprs
+    error = InputError("inputs", "a tensor", (torch.zeros(300, 4), torch.zeros(300, 3)))
+    message = str(error)
+    assert "a tuple of 2: (a torch.float32 tensor of shape (300, 4) on cpu, a torch.float32 tensor" in message
+    assert len(message) < 250 and "0., 0." not in message
+    long_list = [torch.zeros(2)] * 10
+    assert "… (10 items)" in str(InputError("x", "y", long_list))
+    assert "list [1, 2.5, 'a']" in str(InputError("x", "y", [1, 2.5, "a"]))
+    assert len(str(InputError("x", "y", ["z" * 500]))) < 200
+
+
+@pytest.mark.parametrize("given, words", [
+    ((torch.zeros(2, 4), torch.zeros(2, 4)), "Several inputs are not supported yet"),
+    ([torch.zeros(2, 4)], "Several inputs are not supported yet"),
+    ({"a": torch.zeros(2, 4)}, "Several inputs are not supported yet"),
+    (np.zeros((2, 4), dtype=np.float32), "torch.as_tensor(x, dtype=torch.float32)"),
+])
+def test_inputs_that_are_not_one_tensor_get_a_way_out(given, words):
+    model = ZOO["sequential_mlp"]()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(InputError) as info:
+        Explainer(model, given)
+    assert str(info.value).startswith("inputs: expected a torch.Tensor batch")
+    assert words in str(info.value)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
