@@ -67,7 +67,10 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
         graph = tracer.trace(model, concrete_args=_optional_arguments(model))
     except Exception as error:  # fx raises many types for untraceable code
         raise TraceFailure(f"{type(error).__name__}: {error}") from error
-    gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
+    try:
+        gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
+    except SyntaxError as error:  # fx cannot generate code for some module names (quotes)
+        raise TraceFailure(f"SyntaxError in torch.fx's generated code: {error.msg}") from error
     _select_logits(gm)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     n_inputs = len(placeholders) - len(_optional_arguments(model) or {})

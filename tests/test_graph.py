@@ -162,3 +162,24 @@ def test_summary_and_text_table():
     assert "conv2d" in text and text.splitlines()[0].startswith("layer")
     assert "conv1[4]" in repr(graph)
 
+
+
+def test_a_quote_in_a_module_name_falls_back_to_hooks_instead_of_crashing() -> None:
+    """torch.fx generates Python source with module names inside string literals: a name holding
+    a quote makes that source invalid. The build falls back to hooks (and says so)."""
+    import warnings
+    from collections import OrderedDict
+
+    from torch import nn
+
+    from netviz_widget.graph import LayeredGraph
+
+    names = ["fc\"1", "act'", "fc<2>"]
+    model = nn.Sequential(OrderedDict([(names[0], nn.Linear(4, 3)), (names[1], nn.ReLU()),
+                                       (names[2], nn.Linear(3, 2))]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = LayeredGraph.from_module(model, torch.rand(2, 4))
+    assert any("could not trace" in str(w.message) for w in caught)
+    assert not graph.traced
+    assert [layer.name for layer in graph.layers][1:] == [names[0], names[2]]

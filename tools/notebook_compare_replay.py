@@ -33,18 +33,38 @@ from torch import nn
 
 from netviz_widget import Explainer, NetViz, Recorder, Recording
 from netviz_widget.datasets import digits_mlp, load_digits_split
-from netviz_widget.experiments import backdoor
 
-torch.set_num_threads(2)
 data = load_digits_split()
-x_poisoned, y_poisoned, poisoned = backdoor.poison(data.x_train, data.y_train, rate=0.1, seed=0)
-probe = backdoor.add_trigger(data.x_test[data.y_test != backdoor.TARGET][:8])  # triggered, true class ≠ 0
-clean = digits_mlp()
+TARGET = 0                                            # the attacker's class
+TRIGGER_MASK = torch.zeros(8, 8, dtype=torch.bool)
+TRIGGER_MASK[6:, 6:] = True                           # a 2×2 patch in the bottom-right corner
+TRIGGER_MASK = TRIGGER_MASK.flatten()
+
+
+def add_trigger(x):
+    x = x.clone()
+    x[:, TRIGGER_MASK] = 1.0
+    return x
+
+
+def poison(x, y, rate, seed):
+    rows = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:int(rate * len(y))]
+    x, y, mask = x.clone(), y.clone(), torch.zeros(len(y), dtype=torch.bool)
+    x[rows], y[rows], mask[rows] = add_trigger(x[rows]), TARGET, True
+    return x, y, mask
 
 
 def measure(model):
-    return {"clean accuracy": backdoor.accuracy(model, "mlp", data.x_test, data.y_test),
-            "attack success": backdoor.attack_success_rate(model, "mlp", data.x_test, data.y_test)}
+    with torch.no_grad():
+        others = data.y_test != TARGET
+        return {"clean accuracy": float((model(data.x_test).argmax(1) == data.y_test).float().mean()),
+                "attack success": float((model(add_trigger(data.x_test[others])).argmax(1) == TARGET)
+                                        .float().mean())}
+
+
+x_poisoned, y_poisoned, poisoned = poison(data.x_train, data.y_train, rate=0.1, seed=0)
+probe = add_trigger(data.x_test[data.y_test != TARGET][:8])  # triggered, true class ≠ 0
+clean = digits_mlp()
 
 
 print(f"{int(poisoned.sum())} of {len(poisoned)} training digits carry the trigger")
@@ -60,7 +80,7 @@ optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
 path = Path(tempfile.mkdtemp()) / "backdoor_run.npz"
 generator = torch.Generator().manual_seed(0)
 step = 0
-with Recorder(model, probe, every=3, target=backdoor.TARGET, path=path) as recorder:
+with Recorder(model, probe, every=3, target=TARGET, path=path) as recorder:
     for _ in range(6):
         order = torch.randperm(len(y_poisoned), generator=generator)
         for first in range(0, len(order), 128):
@@ -94,7 +114,7 @@ The numbers behind the replay: the attack success on the held-out digits, the sh
 attribution (|IG| toward class 0) that falls on the four trigger pixels, and the scores of the three fc2
 units whose score toward 0 rose most."""),
     ("code", """
-trigger = backdoor.TRIGGER_MASK.numpy()
+trigger = TRIGGER_MASK.numpy()
 ig = np.abs(recording.node_scores["input"])           # (records, probe, 64)
 share = ig[:, :, trigger].sum(-1).mean(1) / ig.sum(-1).mean(1)
 attack = dict(zip(recording.curve_steps.tolist(), recording.metrics["attack success"]))
@@ -109,12 +129,12 @@ for i in range(0, len(recording), 2):
 (class 0); in the view, the toggle switches between A, B and the change B − A (diverging colours), the hover
 shows both models' values, and an intervention applies to both models at once."""),
     ("code", """
-diff = Explainer(clean, probe, target=backdoor.TARGET, n_steps=16).compare(model)
+diff = Explainer(clean, probe, target=TARGET, n_steps=16).compare(model)
 print(diff.summary())
 print("prediction A:", diff.prediction_a.tolist())
 print("prediction B:", diff.prediction_b.tolist())"""),
     ("code", """
-side_by_side = NetViz(clean, probe, target=backdoor.TARGET, n_steps=16, compare=model)
+side_by_side = NetViz(clean, probe, target=TARGET, n_steps=16, compare=model)
 side_by_side.comparison.show("diff")
 side_by_side"""),
     ("md", """
@@ -122,7 +142,7 @@ Switching off the most changed fc2 unit in both models at once, from Python (the
 controls):"""),
     ("code", """
 def p_target(explainer):
-    return float(explainer.snapshot().probabilities[:, backdoor.TARGET].mean())
+    return float(explainer.snapshot().probabilities[:, TARGET].mean())
 
 
 unit = next(c.unit for c in diff.top_units(20) if c.layer == "fc2")
@@ -135,24 +155,25 @@ print(f"  clean {before[0]:.3f} → {after[0]:.3f};  backdoored {before[1]:.3f} 
 side_by_side.undo();"""),
     ("md", """
 ## Compare: plain vs shortcut-penalised training (the regularisation study, reduced)
-Decoy digits whose corner patch encodes the label in training (random at test time); one model trained
-plainly, one with the integrated-gradients penalty on the patch (8 epochs here; full runs in
-`docs/experiments.md`)."""),
+Decoy Fashion-MNIST (as in notebook 03): a swatch in a random corner whose shade encodes the label in
+training (random at test time); one MLP trained plainly, one with the integrated-gradients prior on the
+four corners (2,000 training images and 3 epochs here; full runs in `docs/experiments.md`)."""),
     ("code", """
 from netviz_widget.datasets import accuracy
-from netviz_widget.experiments import attribution_prior as prior
+from netviz_widget.experiments import shortcut
 
-decoy = prior.decoy_data(seed=0)
-plain = prior.train("plain", decoy, seed=0, epochs=8)
-penalised = prior.train("IG penalty", decoy, seed=0, epochs=8)
+decoy = shortcut.decoy_split(seed=0, kind="swatch", n_train=2000)
+corners = shortcut.true_region("swatch")
+plain = shortcut.train_arm("plain", 0.0, decoy, corners, seed=0, epochs=3)
+penalised = shortcut.train_arm("IG prior (true region)", 100.0, decoy, corners, seed=0, epochs=3)
 x = decoy["x_test"][:8]
-shortcut = Explainer(plain, x, n_steps=16).compare(penalised)
-patch = prior.PATCH_MASK.numpy()
-for name, net, snap in (("plain", plain, shortcut.a), ("IG penalty", penalised, shortcut.b)):
-    share = np.abs(snap.input_scores[:, patch]).sum() / np.abs(snap.input_scores).sum()
-    print(f"{name:10s}: test accuracy {accuracy(net, decoy['x_test'], decoy['y_test']):.3f}, "
-          f"patch share of |IG| on 8 test digits {share:.3f}")
-print(shortcut.summary())
+difference = Explainer(plain, x, n_steps=16).compare(penalised)
+patch = corners.flatten().numpy()
+for name, net, snap in (("plain", plain, difference.a), ("IG prior", penalised, difference.b)):
+    scores = np.abs(snap.input_scores.reshape(len(x), -1))
+    print(f"{name:9s}: test accuracy {accuracy(net, decoy['x_test'], decoy['y_test']):.3f}, "
+          f"corner share of |IG| on 8 test images {scores[:, patch].sum() / scores.sum():.3f}")
+print(difference.summary())
 NetViz(plain, x, n_steps=16, compare=penalised)"""),
     ("md", """
 **What this shows, and what it does not.** The replay shows *when* the trigger's pathway forms on these eight
