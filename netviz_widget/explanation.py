@@ -147,22 +147,25 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     for layer in hidden:
         units = circuit.units[layer.name]
         shown = ", ".join(str(u) for u in units[:4]) + (" …" if len(units) > 4 else "")
-        carriers.append(f"{md_escape(layer.name)}: {len(units)} of {layer.n_units} units ({shown}), "
+        carriers.append(f"{md_escape(layer.name)}: {len(units)} of {_units(layer.n_units)} ({shown}), "
                         + _share_words(circuit.unit_share[layer.name]))
     lines.append("Units carrying the decision (largest layer conductance first) — "
                  + "; ".join(carriers) + ".")
     n_hidden = sum(len(circuit.units[la.name]) for la in hidden)
-    lines.append(f"The circuit ({n_hidden} hidden units, {len(circuit.edges)} edges) carries at least "
+    lines.append(f"The circuit ({_units(n_hidden, 'hidden unit')}, {_units(len(circuit.edges), 'edge')}) "
+                 "carries at least "
                  f"{100 * coverage:.0f}% of every layer's attribution toward {name(target)}.")
 
     check = causal_check(ex, circuit, mode=mode)
     random_mean, random_sd = float(check.random_drops.mean()), float(check.random_drops.std())
     lines.append(
-        f"Causal check ({md_escape(mode)} ablation): removing the circuit's {check.n_units} units lowers the "
-        f"{name(target)} logit by {check.circuit_drop:.2f} (probability {check.probability:.3f} → "
-        f"{check.circuit_probability:.3f}); {check.n_units} random units lower it by "
-        f"{random_mean:.2f} ± {random_sd:.2f} ({len(check.random_drops)} draws); the other "
-        f"{check.n_complement} hidden units lower it by {check.complement_drop:.2f} "
+        f"Causal check ({md_escape(mode)} ablation): removing the circuit's {_units(check.n_units)} "
+        f"{_moves(check.circuit_drop, 'the ' + name(target) + ' logit')} "
+        f"(probability {check.probability:.3f} → "
+        f"{check.circuit_probability:.3f}); {_units(check.n_units, 'random unit')} "
+        f"{'lower' if random_mean >= 0 else 'raise'} it by {abs(random_mean):.2f} ± {random_sd:.2f} "
+        f"({len(check.random_drops)} draws); the other "
+        f"{_units(check.n_complement, 'hidden unit')} {_moves(check.complement_drop, 'it', plural=True)} "
         f"(probability → {check.complement_probability:.3f}).")
     if check.circuit_drop > random_mean + 2 * random_sd and check.circuit_drop > check.complement_drop:
         lines.append("The circuit is causally necessary here: its ablation hurts far more than random "
@@ -192,3 +195,15 @@ def _share_words(share: float) -> str:
         return f"{100 * share:.0f}% of the layer's attribution"
     return (f"{100 * share:.0f}% of the layer's net attribution (more than all of it: "
             "the layer's other units push against the decision)")
+
+
+def _units(count: int, noun: str = "unit") -> str:
+    """'1 unit', '3 units'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _moves(drop: float, what: str, plural: bool = False) -> str:
+    """'lowers the 3 logit by 0.42', or 'raises … by 0.03' for a negative drop (never "lowers by
+    -0.03"); `plural` for a plural subject ('lower', 'raise')."""
+    verb = ("lower" if drop >= 0 else "raise") + ("" if plural else "s")
+    return f"{verb} {what} by {abs(drop):.2f}"

@@ -20,3 +20,12 @@ def test_a_one_output_model_is_not_said_to_give_zero_probability():
             f"(the sigmoid of its logit {logit:+.3f}).") in text
     assert "gives 0 probability" not in text
     assert "one output, spam, has probability" in str(ex.explain(0, labels=["spam"]))
+
+
+def test_counts_and_signed_changes_read_as_english() -> None:
+    from netviz_widget.explanation import _moves, _units
+
+    assert _units(1) == "1 unit" and _units(3, "hidden unit") == "3 hidden units"
+    assert _moves(0.42, "the 3 logit") == "lowers the 3 logit by 0.42"
+    assert _moves(-0.03, "the 3 logit") == "raises the 3 logit by 0.03"  # never "lowers … by -0.03"
+    assert _moves(-0.5, "it", plural=True) == "raise it by 0.50"
