@@ -15,7 +15,8 @@ def offline_views(viz: Any, labels: Sequence[str], coverage: float = 0.8) -> dic
     """One view per input of `viz` (a NetViz), named by `labels` (plain text, one per input).
 
     Returns ``{"views": [...], "pixels": {...}}``: each view holds its ``label``, ``topology``,
-    ``state``, ``circuit`` (display-node ids) and ``drilldown`` (``"layer/node"`` -> the
+    ``state``, ``circuit`` (display-node ids; ``topology`` is None where it equals the first
+    view's, as it does whenever every edge is shipped) and ``drilldown`` (``"layer/node"`` -> the
     drilldown trait without ``example_pixels``); ``pixels`` holds each unit's top reference
     examples once (they do not depend on the input). Leaves `viz` showing the input it showed.
     """
@@ -42,7 +43,10 @@ def offline_views(viz: Any, labels: Sequence[str], coverage: float = 0.8) -> dic
         for i, label in enumerate(labels):
             viz.example = i
             circuit = ex.circuit(i, coverage)
-            views.append({"label": str(label), "topology": viz.view.topology, "state": viz.view.state,
+            topology = viz.view.topology
+            if views and topology == views[0]["topology"]:
+                topology = None
+            views.append({"label": str(label), "topology": topology, "state": viz.view.state,
                           "circuit": viz._node_ids(circuit.unit_pairs()),
                           "drilldown": {key: d[i] for key, d in drills.items()}})
     finally:

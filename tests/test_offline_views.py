@@ -37,6 +37,8 @@ def test_one_view_per_input_with_its_own_state(built):
         assert view["state"]["example"] == i
         assert view["state"]["predicted"] == predicted[i]
         assert view["circuit"] == viz._node_ids(viz.explainer.circuit(i, 0.8).unit_pairs())
+    assert views["views"][0]["topology"] == viz.view.topology
+    assert views["views"][1]["topology"] is None  # every edge shipped: the same topology
     maps = [decode_array(v["state"]["input_map"]) for v in views["views"]]
     assert not np.allclose(maps[0], maps[1])
     assert viz.example == 0  # left showing the input it showed
@@ -72,3 +74,11 @@ def test_labels_are_checked_and_escaped_in_the_page(built):
     assert "<b>third</b>" not in page
     state = re.search(r'id="netviz-state">(.*?)</script>', page, re.S).group(1)
     assert json.loads(state)["__views__"]["views"][2]["label"] == "<b>third</b>"
+
+
+def test_a_view_keeps_its_own_topology_when_its_shipped_edges_differ():
+    data = load_digits_split()
+    viz = NetViz(digits_mlp(), data.x_test[:2], reference=data.x_train[:50], max_edges=40)
+    views = offline_views(viz, ["a", "b"])["views"]
+    edges = [decode_array(v["topology"]["edges"]["src"]) for v in views]  # the top edges per input
+    assert len(edges[0]) == len(edges[1]) == 40 and not np.array_equal(edges[0], edges[1])
