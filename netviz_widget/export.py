@@ -41,16 +41,22 @@ def _script_json(value: Any) -> str:
 
 
 def standalone_html(view: NetworkView, title: str = "netviz_widget", intro: str = "",
-                    sections: str = "", head: str = "", circuit: list[int] | None = None) -> str:
+                    sections: str = "", head: str = "", circuit: list[int] | None = None,
+                    views: dict[str, Any] | None = None) -> str:
     """The page for `view`'s current traits (see module docstring).
 
     `intro`, `sections` and `head` are trusted HTML built by this package (escape any user
-    text before passing it); `circuit` lists global unit ids for the "show circuit" toggle.
+    text before passing it); `circuit` lists global unit ids for the "show circuit" toggle;
+    `views` (from `offline_views.offline_views`) adds an input selector and precomputed
+    drill-downs: the page swaps the chosen input's traits in and answers a click with the
+    clicked unit's drill-down.
     """
     bundle = (STATIC / "widget.js").read_text(encoding="utf-8")
     css = (STATIC / "widget.css").read_text(encoding="utf-8")
     traits = {name: _jsonable(getattr(view, name)) for name in SYNCED}
     traits["__circuit__"] = [int(i) for i in circuit or []]
+    if views is not None:
+        traits["__views__"] = _jsonable(views)
     state = _script_json(traits)
     page = Template(_TEMPLATE.read_text(encoding="utf-8"))
     return page.substitute(title=html.escape(title), css=css.replace("</", "<\\/"), state=state,

@@ -13,6 +13,7 @@ import torch
 from . import datasets, figures
 from . import faithfulness as fa
 from ._calls import small_work_threads
+from .offline_views import offline_views
 from .plots import OutputPlots
 from .widget import NetViz
 
@@ -52,13 +53,15 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
     ex = viz.explainer
     first_hidden = next(la.name for la in ex.graph.layers if la.role == "hidden")
 
-    sections = []
+    sections, labels = [], []
     say("Writing an explanation of each decision, checked by ablating its circuit …")
     for i, index in enumerate(tqdm(chosen, desc="explaining", unit="digit", disable=not progress)):
         status = "correct" if int(predicted[index]) == int(data.y_test[index]) else "misclassified"
-        heading = (f"<h3>Test digit #{index}: label {int(data.y_test[index])}, predicted "
-                   f"{int(predicted[index])} ({status})</h3>")
-        sections.append(heading + ex.explain(i).html)
+        labels.append(f"Test digit #{index}: label {int(data.y_test[index])}, predicted "
+                      f"{int(predicted[index])} ({status})")
+        sections.append(f"<h3>{html.escape(labels[-1])}</h3>" + ex.explain(i).html)
+    say("Precomputing each digit's view and every unit's drill-down for the offline page …")
+    views = offline_views(viz, labels)
 
     correct = torch.nonzero(predicted == data.y_test)[:n_curve_digits, 0]
     subset = NetViz(model, x_test[correct], reference=x_train[:500]).explainer
@@ -96,8 +99,9 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
         f"</p>{curve_div}<table><tr><th>ranking</th><th>deletion AUC</th></tr>{auc_rows}</table>"
         "</section>")
     intro = (f"<p class='netviz-report-note'>The bundled digits {model_kind.upper()} (scikit-learn's "
-             f"8×8 digits, test accuracy {accuracy:.3f}) on three test digits. Hover a unit or edge; "
-             "click to select (shift-click adds; Escape clears); wheel to zoom, drag to pan. Offline "
+             f"8×8 digits, test accuracy {accuracy:.3f}) on three test digits (pick one above the "
+             "view). Hover a unit or edge; click a unit for its drill-down (shift-click adds; "
+             "Escape clears); wheel to zoom, drag to pan. Offline "
              "copy: interventions need the live notebook (<code>jupyter lab "
              "notebooks/01_quickstart.ipynb</code>).</p>")
     path = Path(out)
@@ -106,5 +110,5 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
     say(f"Writing {path} …")
     save_html(viz.view, path, f"netviz_widget demo — digits {model_kind.upper()}", intro=intro,
               sections="\n".join(sections) + script, head=INLINE.render(),
-              circuit=viz._node_ids(circuit.unit_pairs()))
+              circuit=viz._node_ids(circuit.unit_pairs()), views=views)
     return path, {"accuracy": accuracy, **{f"deletion_auc[{k}]": v for k, v in auc.items()}}

@@ -172,3 +172,21 @@ def state_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, ch
         "interventions": list(snapshot.interventions),
         "ablated": ablated,
     }
+
+
+def drilldown_trait(explainer: Any, layer: str, unit: int, example: int,
+                    neuron: Any = None) -> dict[str, Any]:
+    """The drilldown trait for `unit` of `layer` on input `example`: its input conductance
+    map, top inputs and the reference examples that activate it most (`neuron`: the unit's
+    NeuronView when already computed)."""
+    neuron = explainer.neuron(layer, unit, k=5) if neuron is None else neuron
+    reference = explainer.reference
+    return {
+        "layer": layer, "unit": unit,
+        "input_scores": encode_array(neuron.input_scores[example].reshape(-1)),
+        "top_inputs": [int(i) for i in neuron.top_inputs[example]],
+        "top_examples": [int(i) for i in neuron.top_examples],
+        "top_activations": [round(float(a), 4) for a in neuron.top_activations],
+        "example_pixels": encode_array(reference[neuron.top_examples].reshape(
+            len(neuron.top_examples), -1).cpu().numpy()),
+    }

@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from . import view_state
-from ._serialization import encode_array
 from .circuits import Circuit
 from .compare import PairedExplainer
 from .compare_view import Comparison
@@ -405,15 +404,5 @@ class NetViz(widgets.VBox):
             self.view.drilldown = {}
             return
         layer, unit = units[-1]
-        neuron = self.explainer.neuron(layer, unit, k=5)
-        reference = self.explainer.reference
-        self.view.drilldown = {
-            "layer": layer, "unit": unit,
-            "input_scores": encode_array(neuron.input_scores[self._example].reshape(-1)),
-            "top_inputs": [int(i) for i in neuron.top_inputs[self._example]],
-            "top_examples": [int(i) for i in neuron.top_examples],
-            "top_activations": [round(float(a), 4) for a in neuron.top_activations],
-            "example_pixels": encode_array(reference[neuron.top_examples].reshape(
-                len(neuron.top_examples), -1).cpu().numpy()),
-        }
+        self.view.drilldown = view_state.drilldown_trait(self.explainer, layer, unit, self._example)
 
