@@ -208,6 +208,10 @@ def _place_columns(edges: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tens
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
+def _tuple(value: int | tuple, dims: int) -> list[int]:
+    return list(value) if isinstance(value, (tuple, list)) else [value] * dims
+
+
 def _conv_edges(module: nn.Module, weight: torch.Tensor, dx: torch.Tensor, g_z: torch.Tensor,
                 batch: int, n_steps: int) -> torch.Tensor:
     """Per-example weight gradients (batch folded into the conv groups, so one conv and its
@@ -223,11 +227,18 @@ def _conv_edges(module: nn.Module, weight: torch.Tensor, dx: torch.Tensor, g_z: 
     if module.padding_mode != "zeros":
         dx_folded = F.pad(dx_folded, module._reversed_padding_repeated_twice, mode=module.padding_mode)
         padding = 0
-    probe = weight.new_zeros(batch * out_channels, in_per_group, *weight.shape[2:]).requires_grad_(True)
-    with torch.enable_grad():
-        out = _CONV[dims](dx_folded, probe, None, module.stride, padding, module.dilation,
-                          batch * groups)
-        (per_example,) = torch.autograd.grad(out, probe, gz_folded)
+    probe = weight.new_zeros(batch * out_channels, in_per_group, *weight.shape[2:])
+    if isinstance(padding, str):  # 'same'/'valid': let F.conv work out the (maybe uneven) padding
+        probe.requires_grad_(True)
+        with torch.enable_grad():
+            out = _CONV[dims](dx_folded, probe, None, module.stride, padding, module.dilation,
+                              batch * groups)
+            (per_example,) = torch.autograd.grad(out, probe, gz_folded)
+    else:  # the weight gradient alone: the same kernel autograd calls, without the forward conv
+        per_example = torch.ops.aten.convolution_backward(
+            gz_folded, dx_folded, probe, None, _tuple(module.stride, dims), _tuple(padding, dims),
+            _tuple(module.dilation, dims), False, [0] * dims, batch * groups,
+            [False, True, False])[1]
     per_example = per_example.reshape(batch, out_channels, in_per_group, *weight.shape[2:])
     edges = (per_example * weight).reshape(batch, out_channels, in_per_group, -1).sum(-1)
     if groups == 1:
