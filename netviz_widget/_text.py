@@ -27,6 +27,8 @@ def md_escape(text: object) -> str:
     punctuation backslash-escaped and ``& < >`` as entities (no tag, link, math or emphasis
     can form from it, in JupyterLab's renderer or any CommonMark one)."""
     one_line = " ".join(strip_control(str(text)).split())
+    # "$" opens math in JupyterLab and ipywidgets whatever its escaping: a full-width look-alike
+    one_line = one_line.replace("$", "\uff04")
     escaped = _PUNCTUATION.sub(r"\\\1", one_line)
     return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -60,8 +62,9 @@ def md_to_text(markdown: str) -> str:
 
 def md_to_html(markdown: str, css_class: str = "netviz-explanation") -> str:
     """Safe HTML of our Markdown subset: every text run is HTML-escaped; only our own bold
-    markers become ``<b>`` tags."""
+    markers become ``<b>`` tags. The wrapper opts out of MathJax typesetting (JupyterLab and
+    ipywidgets typeset ``$…$`` in HTML output: a label like ``$\\href{…}{x}$`` must stay text)."""
     body = "".join(
         "<p>" + "".join(f"<b>{html.escape(t)}</b>" if bold else html.escape(t) for bold, t in runs)
         + "</p>" for runs in _parse(markdown))
-    return f"<div class='{css_class}'>{body}</div>"
+    return f"<div class='{css_class} tex2jax_ignore mathjax_ignore'>{body}</div>"

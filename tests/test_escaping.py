@@ -31,8 +31,9 @@ OURS = re.compile(r"</?(p|strong)>")
 
 
 def literal(text: str) -> str:
-    """What a reader should see of `text`: one line, no control characters."""
-    return " ".join(re.sub("[\x00-\x08\x0b-\x1f]", "", text).split())
+    """What a reader should see of `text`: one line, no control characters, and "$" as its
+    full-width look-alike (a "$" opens math in JupyterLab and ipywidgets whatever its escaping)."""
+    return " ".join(re.sub("[\x00-\x08\x0b-\x1f]", "", text).split()).replace("$", "\uff04")
 
 
 def render(markdown: str) -> str:
@@ -56,7 +57,7 @@ def test_md_escape_keeps_text_literal_through_a_markdown_renderer():
 
 def test_md_to_html_escapes_runs_and_keeps_only_our_bold():
     out = md_to_html(f"a **{md_escape(HOSTILE[0])}** b\n\nsecond")
-    assert out == ("<div class='netviz-explanation'><p>a <b>&lt;img src=x onerror=alert(1)&gt;</b>"
+    assert out == ("<div class='netviz-explanation tex2jax_ignore mathjax_ignore'><p>a <b>&lt;img src=x onerror=alert(1)&gt;</b>"
                    " b</p><p>second</p></div>")
 
 

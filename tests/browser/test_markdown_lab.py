@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from IPython.display import HTML, Markdown, display
 from netviz_widget import Explainer, NetViz
+torch.manual_seed(0)
 NAMES = ["<img src=x onerror=alert(1)>", "<!--<script>alert(2)</script>"]
 LABELS = ["<img src=y onerror=alert(3)>", "<svg onload=alert(4)>", "$\\\\href{javascript:alert(5)}{x}$"]
 model = nn.Sequential(OrderedDict([(NAMES[0], nn.Linear(4, 5)), ("act", nn.ReLU()),
@@ -43,8 +44,13 @@ def test_explanations_with_hostile_names_run_no_script(chromium, tmp_path):
         assert len(outputs) == 3, outputs
         for text in outputs:  # every name shows as text
             assert "<img src=x onerror=alert(1)>" in text and "Completeness gap" in text
-        assert "<img src=y onerror=alert(3)>" in outputs[0] and "<svg onload=alert(4)>" in outputs[2]
+        # seed 0: the model predicts label 0 with label 2 (the math one) as the runner-up
+        assert "<img src=y onerror=alert(3)>" in outputs[0] and "<img src=y onerror=alert(3)>" in outputs[2]
+        assert all("href{javascript:alert(5)}{x}" in text for text in (outputs[0], outputs[2]))
         assert page.locator(".jp-RenderedMarkdown img, .jp-RenderedMarkdown svg").count() == 0
+        # no label is typeset as math (MathJax would turn "$\\href{javascript:…}{x}$" into a link)
+        math = page.locator(".jp-RenderedMarkdown mjx-container, .jp-RenderedMarkdown a")
+        assert math.count() == 0, outputs
     finally:
         page.close()
         lab.stop()
