@@ -57,8 +57,8 @@ def test_md_escape_keeps_text_literal_through_a_markdown_renderer():
 
 def test_md_to_html_escapes_runs_and_keeps_only_our_bold():
     out = md_to_html(f"a **{md_escape(HOSTILE[0])}** b\n\nsecond")
-    assert out == ("<div class='netviz-explanation tex2jax_ignore mathjax_ignore'><p>a <b>&lt;img src=x onerror=alert(1)&gt;</b>"
-                   " b</p><p>second</p></div>")
+    assert out == ("<div class='netviz-explanation tex2jax_ignore mathjax_ignore'>"
+                   "<p>a <b>&lt;img src=x onerror=alert(1)&gt;</b> b</p><p>second</p></div>")
 
 
 @pytest.mark.filterwarnings("ignore:torch.fx could not trace")
