@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +68,16 @@ def report(out: Path, name: str, runs: list[dict], table: str, config: dict) -> 
     print(table)
     print("wrote", *paths)
     return 0
+
+
+def report_from_json(json_path: Path, out: Path, name: str,
+                     summarise: Callable[[list[dict]], str],
+                     plot: Callable[[list[dict], Path], object] | None = None) -> int:
+    """The CLI's ``--from-json``: rewrite the tables (and the figure) of an earlier run's JSON
+    instead of running again."""
+    saved = json.loads(json_path.read_text())
+    runs = saved["runs"]
+    out.mkdir(parents=True, exist_ok=True)
+    if plot is not None:
+        plot(runs, out / f"{name}.png")
+    return report(out, name, runs, summarise(runs), saved["config"])

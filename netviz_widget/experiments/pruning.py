@@ -18,7 +18,6 @@ of the best other criterion (chosen on validation) at 75% sparsity.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from torch import nn
 from .. import datasets
 from .._calls import small_work_threads
 from . import fashion
-from .common import experiment_parser, markdown_table, report
+from .common import experiment_parser, markdown_table, report, report_from_json
 from .protocol import Split, bootstrap_ci, format_ci, holm, paired_p, seed_list, train_val_split
 from .unit_criteria import CRITERIA, prune_masks, unit_scores
 
@@ -278,11 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
     if args.from_json is not None:
-        saved = json.loads(args.from_json.read_text())
-        runs = saved["runs"]
-        args.out.mkdir(parents=True, exist_ok=True)
-        plot(runs, args.out / f"{args.name}.png")
-        return report(args.out, args.name, runs, summarise(runs), saved["config"])
+        return report_from_json(args.from_json, args.out, args.name, summarise, plot)
     start = time.perf_counter()
     runs = run(args.seeds, models=tuple(args.models), n_train=args.n_train, test_images=args.test_images,
                finetune_images=args.finetune_images, sparsities=tuple(args.sparsities))

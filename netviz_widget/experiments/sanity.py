@@ -23,7 +23,6 @@ layers are randomised.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from .._calls import small_work_threads
 from ..attribution import path_scores
 from ..graph import LayeredGraph
 from . import fashion
-from .common import experiment_parser, markdown_table, report
+from .common import experiment_parser, markdown_table, report, report_from_json
 from .protocol import bootstrap_ci, format_ci, seed_list
 from .unit_criteria import hidden_layers
 
@@ -175,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
     if args.from_json is not None:
-        saved = json.loads(args.from_json.read_text())
-        runs = saved["runs"]
-        args.out.mkdir(parents=True, exist_ok=True)
-        return report(args.out, args.name, runs, summarise(runs), saved["config"])
+        return report_from_json(args.from_json, args.out, args.name, summarise)
     start = time.perf_counter()
     runs = run(args.seeds, n_train=args.n_train, n_images=args.images, kinds=tuple(args.kinds))
     config = {"seeds": args.seeds, "n_train": args.n_train, "images": args.images, "kinds": args.kinds,

@@ -20,7 +20,6 @@ the finder's precision / recall / IoU against the true swatch, the swatch's |IG|
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from .attribution_prior import (
     region_quality,
     resample_region,
 )
-from .common import experiment_parser, markdown_table, report
+from .common import experiment_parser, markdown_table, report, report_from_json
 from .protocol import bootstrap_ci, comparison_table, format_ci, seed_list
 
 KINDS = ("swatch", "brightness")
@@ -272,11 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
     if args.from_json is not None:
-        saved = json.loads(args.from_json.read_text())
-        runs = saved["runs"]
-        args.out.mkdir(parents=True, exist_ok=True)
-        plot(runs, args.out / f"{args.name}.png")
-        return report(args.out, args.name, runs, summarise(runs), saved["config"])
+        return report_from_json(args.from_json, args.out, args.name, summarise, plot)
     start = time.perf_counter()
     strengths = {arm: STRENGTHS[arm] if args.strength is None else (args.strength,) for arm in args.arms}
     runs = run(args.seeds, tuple(args.kinds), n_train=args.n_train, epochs=args.epochs, strengths=strengths,
