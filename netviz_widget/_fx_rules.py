@@ -24,6 +24,13 @@ _WEIGHT_FUNCTIONS = {F.linear, F.conv1d, F.conv2d, F.conv3d, F.embedding, F.bili
 _KEEP_UNITS_WORKAROUND = ("keep the units on axis 1 (batch, units, ...) up to the next Linear/Conv, "
                           "or wrap the part NetViz cannot draw in a module that runs before it")
 
+def shape_of(node: object) -> tuple[int, ...] | None:
+    """The traced shape of a tensor-valued node (None otherwise)."""
+    if not isinstance(node, fx.Node):
+        return None
+    meta = node.meta.get("tensor_meta")
+    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+
 
 class Rules:
     """Mixin of `_fx_walk._Walker`: `visit(node)` applies the rule for the node's operation."""
@@ -317,8 +324,6 @@ class Rules:
         return name
 
     def shape(self, node: object) -> tuple[int, ...] | None:
-        from ._fx_walk import shape_of
-
         return shape_of(node)
 
 

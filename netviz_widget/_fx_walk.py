@@ -25,12 +25,12 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from . import _ops
-from ._fx_rules import Rules
+from ._fx_rules import Rules, shape_of
 from ._origins import Origin
 from ._probes import OUTPUT_EXPECTED, FxRunner, output_choice
 from ._refusals import refuse
 from .errors import GraphError, ModelError
-from .graph import EdgeBlock, UnitLayer
+from .units import EdgeBlock, UnitLayer
 
 
 class TraceFailure(Exception):
@@ -134,14 +134,6 @@ def _strip_final_activation(gm: fx.GraphModule) -> str | None:
     gm.graph.eliminate_dead_code()
     gm.recompile()
     return name
-
-
-def shape_of(node: object) -> tuple[int, ...] | None:
-    """The traced shape of a tensor-valued node (None otherwise)."""
-    if not isinstance(node, fx.Node):
-        return None
-    meta = node.meta.get("tensor_meta")
-    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
 
 class _Walker(Rules):

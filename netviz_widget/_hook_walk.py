@@ -16,7 +16,7 @@ from ._probes import INPUT_KEY, OUTPUT_EXPECTED, HookRunner, output_choice
 from ._refusals import refuse_module
 from ._weights import unit_weight
 from .errors import GraphError, ModelError
-from .graph import EdgeBlock, UnitLayer
+from .units import EdgeBlock, UnitLayer
 
 
 class _LogitsRunner(HookRunner):

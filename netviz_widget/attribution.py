@@ -1,7 +1,7 @@
 """Captum-exact scores for every unit and weight, from one batched pass over the path.
 
 One forward pass over all points of the integration path (Captum's own
-`approximation_parameters`, the n_steps + 1 points that `LayerConductance` uses) records
+quadrature, `approximation`, the n_steps + 1 points that `LayerConductance` uses) records
 every probe point; one `torch.autograd.grad` call takes the gradients of the target output
 with respect to all of them. From those:
 
@@ -27,7 +27,6 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
 from .errors import ModelError
@@ -59,16 +58,38 @@ class PathScores:
 
 
 @lru_cache(maxsize=64)
-def _approximation(method: str, n_points: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    step_sizes_fn, alphas_fn = approximation_parameters(method)
-    return tuple(alphas_fn(n_points)), tuple(step_sizes_fn(n_points))
+def approximation(method: str, n_points: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(alphas, step sizes) of Captum's integral approximation `method` ("gausslegendre",
+    "riemann_left" / "_right" / "_middle" / "_trapezoid") with `n_points` points, computed as
+    Captum computes them (tests/test_quadrature.py checks them against Captum's own)."""
+    if method == "gausslegendre":
+        points, weights = np.polynomial.legendre.leggauss(n_points)
+        return tuple((0.5 * (1 + points)).tolist()), tuple((0.5 * weights).tolist())
+    if method not in _RIEMANN or n_points < 2:
+        raise ValueError(f"method: expected 'gausslegendre' or one of {sorted(_RIEMANN)} with at least "
+                         f"2 points, got {method!r} with {n_points}")
+    n = n_points
+    steps = [1 / n] * n
+    if method == "riemann_trapezoid":
+        steps[0] /= 2
+        steps[-1] /= 2
+    start, stop = _RIEMANN[method](n)
+    return tuple(torch.linspace(start, stop, n).tolist()), tuple(steps)
+
+
+_RIEMANN = {
+    "riemann_trapezoid": lambda n: (0, 1),
+    "riemann_left": lambda n: (0, 1 - 1 / n),
+    "riemann_middle": lambda n: (1 / (2 * n), 1 - 1 / (2 * n)),
+    "riemann_right": lambda n: (1 / n, 1),
+}
 
 
 def path_points(x: torch.Tensor, baseline: torch.Tensor, n_points: int,
                 method: str = "gausslegendre") -> tuple[torch.Tensor, tuple[float, ...], tuple[float, ...]]:
     """`n_points` inputs on the straight path from `baseline` to `x`, stacked alpha-major as
     Captum lays them out, with Captum's alphas and step sizes for `method`."""
-    alphas, steps = _approximation(method, n_points)
+    alphas, steps = approximation(method, n_points)
     alpha = torch.tensor(alphas, dtype=x.dtype, device=x.device).reshape(-1, 1, *[1] * (x.dim() - 1))
     scaled = (baseline.unsqueeze(0) + alpha * (x - baseline).unsqueeze(0)).reshape(-1, *x.shape[1:])
     return scaled, alphas, steps

@@ -9,19 +9,21 @@ same unit layers, unit counts and edge blocks); `check_same_graph` refuses anyth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from torch import nn
 
-from .errors import GraphError, InputError, ModelError
-from .explainer import Explainer
+from .errors import GraphError, InputError
 from .graph import LayeredGraph
 from .snapshot import Snapshot, short_list
 
+if TYPE_CHECKING:
+    from .explainer import Explainer
+
 INPUT_LAYER = "input"  # the graph's name for its input unit layer
 
-__all__ = ["PairedExplainer", "SnapshotDiff", "UnitChange", "check_same_graph", "compare_explainers",
+__all__ = ["SnapshotDiff", "UnitChange", "check_same_graph", "compare_explainers",
            "current_weights", "diff_snapshots", "graph_signature"]
 
 
@@ -205,9 +207,8 @@ def compare_explainers(a: Explainer, other: object) -> SnapshotDiff:
             b = a
         else:
             check_same_graph(a.graph, LayeredGraph.from_module(other, a.inputs[:1]))
-            b = Explainer(other, a.inputs, target=a.target, baseline=a.baseline, n_steps=a.n_steps,
-                          reference=a.reference)
-    elif isinstance(other, Explainer):
+            b = a.sibling(other)
+    elif _is_explainer(other):
         b = other
         check_same_graph(a.graph, b.graph)
         if b.inputs.shape != a.inputs.shape or not bool((b.inputs == a.inputs).all()):
@@ -223,53 +224,7 @@ def compare_explainers(a: Explainer, other: object) -> SnapshotDiff:
                           {key: weights_b[key] - weights_a[key] for key in weights_a})
 
 
-
-class PairedExplainer(Explainer):
-    """An Explainer on `model` whose interventions, undo, redo and reset also act on a second
-    Explainer, `.other`, on `other` (same inputs, targets, baseline, n_steps and reference), so
-    that the two models' responses can be compared step by step. Takes Explainer's options."""
-
-    def __init__(self, model: nn.Module, other: nn.Module, inputs: torch.Tensor, **options: object) -> None:
-        if not isinstance(other, nn.Module):
-            raise ModelError("compare", "a torch.nn.Module with the same layered graph as model", other)
-        super().__init__(model, inputs, **options)
-        check_same_graph(self.graph, LayeredGraph.from_module(other, self.inputs[:1]), "compare")
-        self.other = Explainer(other, self.inputs, target=self.target, baseline=self.baseline,
-                               n_steps=self.n_steps, reference=self.reference)
-
-    def intervene(self, layer: str, units: object, mode: str = "zero", value: float | None = None,
-                  patch_input: torch.Tensor | None = None, seed: int | None = None) -> Snapshot:
-        """Apply the intervention to both models (the same seed for a resample)."""
-        seed = len(self._stack) if seed is None else seed
-        self.other.intervene(layer, units, mode, value=value, patch_input=patch_input, seed=seed)
-        try:
-            return super().intervene(layer, units, mode, value=value, patch_input=patch_input, seed=seed)
-        except Exception:
-            self.other.undo()
-            self.other._redo.pop()
-            raise
-
-    def undo(self) -> Snapshot:
-        """Undo the last intervention on both models."""
-        self.other.undo()
-        return super().undo()
-
-    def redo(self) -> Snapshot:
-        """Redo on both models."""
-        self.other.redo()
-        return super().redo()
-
-    def reset(self) -> Snapshot:
-        """Remove every intervention from both models."""
-        self.other.reset()
-        return super().reset()
-
-    @Explainer.target.setter
-    def target(self, value: object) -> None:
-        Explainer.target.fset(self, value)
-        if hasattr(self, "other"):
-            self.other.target = self.target.tolist()
-
-    def diff(self) -> SnapshotDiff:
-        """B − A of the two models in their current state (interventions applied)."""
-        return compare_explainers(self, self.other)
+def _is_explainer(other: object) -> bool:
+    """Whether `other` is an Explainer (by its engine interface: this module does not import
+    explainer.py, which imports it)."""
+    return all(hasattr(other, name) for name in ("graph", "inputs", "target", "snapshot", "sibling"))

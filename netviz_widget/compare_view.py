@@ -1,6 +1,6 @@
 """Compare mode of NetViz: ``NetViz(model, x, compare=other)`` shows A, B or B − A.
 
-The NetViz explainer is a `PairedExplainer` (compare.py): every intervention, undo, redo and
+The NetViz explainer is a `PairedExplainer` (paired.py): every intervention, undo, redo and
 reset acts on both models. This module only chooses which snapshot the view draws (A, B, or a
 Snapshot whose unit, edge and input scores and activations are B − A, with B's outputs) and
 adds both models' per-node and per-edge values to the state for the hover.
@@ -16,8 +16,9 @@ import ipywidgets as widgets
 import numpy as np
 
 from ._serialization import encode_array
-from .compare import PairedExplainer, SnapshotDiff, compare_explainers
+from .compare import SnapshotDiff, compare_explainers
 from .errors import InputError
+from .paired import PairedExplainer
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:

@@ -219,6 +219,12 @@ class Explainer:
                          reference=None if self.reference is self.inputs else self.reference,
                          num_threads=self._num_threads, cache_bytes=self._cache.max_bytes)
 
+    def sibling(self, model: nn.Module) -> Explainer:
+        """An Explainer of another `model` (same layered graph expected) on these inputs, with this
+        target, baseline, n_steps and reference, without interventions."""
+        return Explainer(model, self.inputs, target=self.target.tolist(), baseline=self.baseline,
+                         n_steps=self.n_steps, reference=self.reference)
+
     @public("batch")
     def evaluate(self, interventions: Sequence[Intervention] = ()) -> np.ndarray:
         """(batch, classes) logits with the current interventions plus `interventions`, which

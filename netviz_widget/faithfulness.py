@@ -13,14 +13,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from scipy.stats import spearmanr
 
 from .circuits import Circuit
-from .explainer import Explainer
 from .interventions import Intervention, make_intervention
+
+if TYPE_CHECKING:
+    from .explainer import Explainer
 
 __all__ = ["CausalCheck", "area_under", "cascading_randomization", "causal_check", "deletion_curve",
            "insertion_curve", "rank_units", "single_unit_effects"]
@@ -182,8 +185,7 @@ def cascading_randomization(ex: Explainer, layer: str | None = None, seed: int =
             module.weight.copy_(torch.randn(module.weight.shape, generator=generator) / np.sqrt(fan_in))
             if module.bias is not None:
                 module.bias.zero_()
-        snap = Explainer(model, ex.inputs, target=ex.target.tolist(), baseline=ex.baseline,
-                         n_steps=ex.n_steps).snapshot()
+        snap = ex.sibling(model).snapshot()
         rows.append({"randomized": f"{name} and above",
                      "input_spearman": _rank_correlation(snap.input_scores, original.input_scores),
                      "unit_spearman": _rank_correlation(snap.node_scores[layer],

@@ -18,13 +18,13 @@ from torch import nn
 
 from . import view_state
 from .circuits import Circuit
-from .compare import PairedExplainer
 from .compare_view import Comparison
 from .controls import ControlPanel
 from .display import DisplayMap
 from .errors import GraphError, InputError, NetVizError, describe
 from .explainer import Explainer
 from .explanation import Explanation
+from .paired import PairedExplainer
 from .plots import OutputPlots
 from .snapshot import Snapshot
 from .view import NetworkView
