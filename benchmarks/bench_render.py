@@ -42,11 +42,9 @@ import torch
 from netviz_widget import NetViz
 from netviz_widget._serialization import payload_bytes
 from netviz_widget.datasets import mlp
-from netviz_widget.export import _jsonable, standalone_html
+from netviz_widget.export import CHROMIUM_ARGS, _jsonable, standalone_html
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WORKLOADS = {"1k": (16, 32, 16, 10), "10k": (64, 96, 48, 10), "100k": (256, 256, 128, 10)}
 TARGETS = {"update_ms_10k": 16, "update_ms_100k": 120, "hover_ms": 16,
            "lab_p50_ms": {"digits_mlp": 50, "digits_cnn": 150, "mlp_784_1024_512_10": 400}}

@@ -24,13 +24,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from browser.jupyter_server import CHROMIUM, CHROMIUM_ARGS
-
 from netviz_widget import NetViz
 from netviz_widget._serialization import payload_bytes
-from netviz_widget.export import save_html
+from netviz_widget.export import CHROMIUM_ARGS, save_html
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 class Residual(nn.Module):

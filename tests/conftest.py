@@ -1,10 +1,6 @@
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 torch.set_num_threads(2)
 

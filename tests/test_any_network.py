@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import IntegratedGradients, LayerConductance
-from model_state import assert_unchanged, fingerprint
 from torch import nn
-from zoo import FAMILIES
 
 from netviz_widget import Explainer, NetViz
+from tests.model_state import assert_unchanged, fingerprint
+from tests.zoo import FAMILIES
 
 N_STEPS = 6
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
-from zoo import ZOO
 
 from netviz_widget import Explainer, NetViz, NetVizError
+from tests.model_state import assert_unchanged, fingerprint
+from tests.zoo import ZOO
 
 
 class Trap:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from captum_ref import integrated_gradients, layer_conductance, module_conductance, neuron_conductance
-from zoo import ZOO, example_input
 
 from netviz_widget import Explainer
+from tests.captum_ref import integrated_gradients, layer_conductance, module_conductance, neuron_conductance
+from tests.zoo import ZOO, example_input
 
 TRACED = ["sequential_mlp", "custom_mlp", "small_cnn", "conv_block", "residual_mlp",
           "layernorm_gelu_mlp", "inplace_relu_mlp"]

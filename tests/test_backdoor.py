@@ -8,13 +8,13 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
 
 from netviz_widget import datasets
 from netviz_widget.experiments import backdoor as bd
 from netviz_widget.experiments import backdoor_defences as defences
 from netviz_widget.experiments import backdoor_report
 from netviz_widget.explainer import Explainer
+from tests.model_state import assert_unchanged, fingerprint
 
 
 @lru_cache(maxsize=1)

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from zoo import ZOO, example_input
 
 from netviz_widget import Explainer, NetViz, NetVizError, Snapshot
 from netviz_widget._serialization import decode_array, payload_bytes
 from netviz_widget.errors import GraphError, InputError, InterventionError, ModelError
+from tests.zoo import ZOO, example_input
 
 
 def test_inputs_on_another_device_than_the_model():

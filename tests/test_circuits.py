@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zoo import ZOO, example_input
 
 from netviz_widget import Explainer
 from netviz_widget.circuits import smallest_cover
@@ -21,6 +20,7 @@ from netviz_widget.faithfulness import (
     rank_units,
     single_unit_effects,
 )
+from tests.zoo import ZOO, example_input
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
-from zoo import example_input, small_cnn
 
 from netviz_widget import Explainer
 from netviz_widget.compare import diff_snapshots
 from netviz_widget.datasets import digits_mlp, load_digits_split, mlp
 from netviz_widget.errors import GraphError, InputError, NetVizError
+from tests.model_state import assert_unchanged, fingerprint
+from tests.zoo import example_input, small_cnn
 
 
 @pytest.fixture(scope="module")

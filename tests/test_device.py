@@ -7,11 +7,11 @@ import copy
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
 
 from netviz_widget import Explainer, NetViz
 from netviz_widget.datasets import digits_cnn, digits_mlp, load_digits_split
 from netviz_widget.errors import InputError
+from tests.model_state import assert_unchanged, fingerprint
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                           reason="no CUDA device on this machine (the device path runs where a GPU is lent)")

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from zoo import ZOO, example_input
 
 from netviz_widget import Explainer, LayeredGraph, NetVizError
 from netviz_widget.errors import GraphError, InputError, ModelError
+from tests.zoo import ZOO, example_input
 
 
 class Raises(nn.Module):

@@ -252,10 +252,9 @@ def test_reduced_shortcut_and_sanity_runs():
 
 
 def test_include_results_splices_the_current_file(tmp_path):
-    import sys
+    from tests.files import load
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
-    from include_results import splice
+    splice = load("tools/include_results.py").splice
 
     (tmp_path / "tables").mkdir()
     (tmp_path / "tables" / "a.md").write_text("| new |\n")

@@ -7,13 +7,13 @@ import contextlib
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
 from torch import nn
-from zoo import ZOO, example_input
 
 from netviz_widget import Explainer, intervened
 from netviz_widget.errors import InputError, ModelError, NetVizError
 from netviz_widget.interventions import make_intervention
+from tests.model_state import assert_unchanged, fingerprint
+from tests.zoo import ZOO, example_input
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import contextlib
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
-from zoo import ZOO, example_input
 
 from netviz_widget import LayeredGraph
+from tests.model_state import assert_unchanged, fingerprint
+from tests.zoo import ZOO, example_input
 
 EXPECTED = {
     # name: ([(layer, kind, role, units, shape)], [(src, dst, kind, (dst, src))])

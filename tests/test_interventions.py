@@ -6,12 +6,12 @@ import contextlib
 
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
-from zoo import ZOO, example_input
 
 from netviz_widget import LayeredGraph, intervened, make_intervention
 from netviz_widget.errors import GraphError, InterventionError, NetVizError
 from netviz_widget.interventions import layer_activations
+from tests.model_state import assert_unchanged, fingerprint
+from tests.zoo import ZOO, example_input
 
 
 def setup(name="custom_mlp", batch=3):

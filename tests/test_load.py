@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from tests.files import load
 
-from bench_soak import rapid_requests, soak
+_soak = load("benchmarks/bench_soak.py")
+rapid_requests, soak = _soak.rapid_requests, _soak.soak
 
 
 @pytest.mark.slow

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from zoo import ZOO
 
 from netviz_widget import Explainer, NetViz
 from netviz_widget._serialization import decode_array
 from netviz_widget.errors import ModelError
+from tests.zoo import ZOO
 
 
 def model_and_inputs() -> tuple[nn.Module, torch.Tensor]:

@@ -8,7 +8,6 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-from model_state import assert_unchanged, fingerprint
 from torch import nn
 
 from netviz_widget import Explainer
@@ -16,6 +15,7 @@ from netviz_widget.datasets import load_digits_split, mlp
 from netviz_widget.errors import InputError
 from netviz_widget.recorder import Recorder
 from netviz_widget.recording import Recording
+from tests.model_state import assert_unchanged, fingerprint
 
 ARRAYS = ("logits", "target", "input_scores", "delta", "output_change")
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from model_state import assert_unchanged, fingerprint
 from torch import nn
 
 from netviz_widget import Explainer, LayeredGraph
 from netviz_widget.errors import GraphError, InputError
+from tests.model_state import assert_unchanged, fingerprint
 
 SUPPORTED = r"expected operations NetViz can draw \(Linear and Conv1d/2d/3d layers"
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from model_state import assert_unchanged, fingerprint
 from torch import nn
 
 from netviz_widget import MODES, Explainer, NetViz
+from tests.model_state import assert_unchanged, fingerprint
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "relu_inplace": lambda: nn.ReLU(inplace=True), "gelu": nn.GELU,

@@ -9,10 +9,10 @@ import threading
 import numpy as np
 import pytest
 import torch
-from model_state import fingerprint
 from torch import nn
 
 from netviz_widget import Explainer, NetVizError
+from tests.model_state import fingerprint
 
 
 class Untraceable(nn.Module):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from zoo import ZOO, example_input
 
 from netviz_widget import NetViz
 from netviz_widget._serialization import decode_array, encode_array, payload_bytes
 from netviz_widget.datasets import digits_cnn, digits_mlp, load_digits_split
 from netviz_widget.errors import InputError
 from netviz_widget.export import standalone_html
+from tests.zoo import ZOO, example_input
 
 
 @pytest.fixture(scope="module")
