@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from .interventions import MODES
+from .modes import MODE_REGISTRY
+from .modes import mode as registered_mode
 
 if TYPE_CHECKING:
     from .widget import NetViz
@@ -41,8 +42,8 @@ class ControlPanel:
         self.top_k = widgets.IntSlider(value=min(2000, max_shipped), min=min(10, max_shipped),
                                        max=max(max_shipped, 1), description="# edges",
                                        layout=layout(), style=style, continuous_update=True)
-        self.mode = widgets.Dropdown(options=list(MODES), value="zero", description="mode",
-                                     layout=layout(), style=style)
+        self.mode = widgets.Dropdown(options=[(m.label, m.name) for m in MODE_REGISTRY.values()],
+                                     value="zero", description="mode", layout=layout(), style=style)
         self.value = widgets.FloatText(value=0.0, description="value", layout=layout(), style=style,
                                        tooltip="clamp value, or scale factor")
         self.patch_from = widgets.BoundedIntText(value=0, min=0, max=10**9, description="patch from",
@@ -104,20 +105,21 @@ class ControlPanel:
         self.target.value = value
 
     def _apply(self) -> None:
-        mode = self.mode.value
+        entry = registered_mode(self.mode.value)
         kwargs: dict = {}
-        if mode in ("clamp", "scale"):
+        if entry.parameter is not None:
             kwargs["value"] = float(self.value.value)
-        if mode == "patch":
+        if entry.needs == "patch_input":
             kwargs["patch_index"] = int(self.patch_from.value)
-        self.viz.intervene(mode=mode, **kwargs)
+        self.viz.intervene(mode=entry.name, **kwargs)
 
     def sync_mode(self) -> None:
-        """Show the value box only for clamp/scale, and the patch source only for patch."""
-        mode = self.mode.value
-        self.value.layout.display = None if mode in ("clamp", "scale") else "none"
-        self.value.description = "factor" if mode == "scale" else "value"
-        self.patch_from.layout.display = None if mode == "patch" else "none"
+        """Show the value box only for a mode with a parameter (named as the mode names it), and
+        the patch source only for a mode that needs a second input."""
+        entry = registered_mode(self.mode.value)
+        self.value.layout.display = None if entry.parameter is not None else "none"
+        self.value.description = entry.parameter or "value"
+        self.patch_from.layout.display = None if entry.needs == "patch_input" else "none"
 
     def refresh(self, selection: list[tuple[str, int]], history: list[dict], can_undo: bool,
                 can_redo: bool) -> None:

@@ -27,6 +27,7 @@ from .circuits import Circuit, Path, build_circuit, strongest_paths
 from .errors import InputError, InterventionError, ModelError
 from .graph import LayeredGraph, check_input
 from .interventions import Intervention, intervened, make_intervention
+from .modes import MODE_REGISTRY
 from .neuron import neuron_view
 from .reference import dataset_scores
 from .snapshot import DatasetScores, NeuronView, Snapshot, SnapshotCache
@@ -363,7 +364,9 @@ class Explainer:
     def _measure(self, request: dict[str, Any], stack: Sequence[Entry]) -> Entry:
         """Resolve a request on top of `stack` and measure its predicted and actual effect."""
         patch_input, batch = request["patch_input"], self.inputs.shape[0]
-        if request["mode"] == "patch" and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \
+        entry = MODE_REGISTRY.get(request["mode"]) if isinstance(request["mode"], str) else None
+        patches = entry is not None and entry.needs == "patch_input"
+        if patches and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \
                 and patch_input.shape[0] not in (1, batch):
             raise InterventionError("patch_input", f"one example or one per input ({batch} rows)",
                                     patch_input)

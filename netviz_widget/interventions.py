@@ -1,6 +1,8 @@
 """Interventions on units, and the one context manager that applies them.
 
-An `Intervention` replaces the activations of some units of one layer:
+An `Intervention` replaces the activations of some units of one layer as its mode says (the
+modes are registry entries in `modes.py`: zero, mean, resample, clamp, scale, patch, and any
+registered later):
 
 - ``zero``: 0;  ``clamp``: a constant ``value``;  ``scale``: ``value`` × the activation;
 - ``mean``: the unit's mean activation over a reference set;
@@ -25,10 +27,12 @@ import torch
 from ._model_state import evaluation_mode
 from .errors import InterventionError
 from .graph import LayeredGraph, check_input
+from .modes import Request, mode_names
+from .modes import mode as registered_mode
 
 __all__ = ["MODES", "Intervention", "intervened", "layer_activations", "make_intervention"]
 
-MODES = ("zero", "mean", "resample", "clamp", "scale", "patch")
+MODES = tuple(mode_names())  # the built-in modes; `modes.mode_names()` includes registered ones
 
 
 @dataclass(frozen=True)
@@ -51,21 +55,7 @@ class Intervention:
         """Return `activation` with this intervention's units replaced (never in place)."""
         index = list(self.units)
         out = activation.clone()
-        if self.mode == "zero":
-            out[:, index] = 0.0
-        elif self.mode == "clamp":
-            out[:, index] = float(self.value)
-        elif self.mode == "scale":
-            out[:, index] = activation[:, index] * float(self.value)
-        elif self.mode == "mean":
-            out[:, index] = self.source[index].to(out.dtype)
-        else:  # resample, patch: row r takes replacement r mod n (exactly the integration path's
-            # alpha-major layout; cycles through the replacements for any other batch)
-            source = self.source.to(out.dtype)
-            if source.shape[0] != out.shape[0]:
-                rows = torch.arange(out.shape[0], device=source.device) % source.shape[0]
-                source = source[rows]
-            out[:, index] = source[:, index]
+        out[:, index] = registered_mode(self.mode).act(activation, index, self.value, self.source)
         return out
 
     def describe(self) -> str:
@@ -138,7 +128,7 @@ def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
     Args:
         graph: the layered graph of the model.
         layer, units: which units (unit indices of that layer).
-        mode: one of `MODES`.
+        mode: a registered mode (`modes.mode_names()`).
         value: clamp value (``clamp``) or factor (``scale``); finite.
         reference: reference inputs for ``mean`` and ``resample``.
         patch_input: the second input for ``patch`` (one example or one per input).
@@ -147,31 +137,29 @@ def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
         seed: seed of the ``resample`` draw.
     """
     checked = graph.check_units(layer, units)
-    if mode not in MODES:
-        raise InterventionError("mode", f"one of {list(MODES)}", mode)
-    if mode in ("clamp", "scale"):
-        name = "value" if mode == "clamp" else "factor (value)"
+    entry = registered_mode(mode)
+    if entry.parameter is not None:
+        name = "value" if entry.parameter == "value" else f"{entry.parameter} (value)"
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InterventionError(name, f"a finite number for mode {mode!r}", value)
-        return Intervention(layer, checked, mode, float(value))
-    if mode == "zero":
-        return Intervention(layer, checked, mode)
-    if mode == "patch":
+        value = float(value)
+    else:
+        value = None
+    if entry.needs == "patch_input":
         if patch_input is None:
-            raise InterventionError("patch_input", "a second input for mode 'patch'", None)
+            raise InterventionError("patch_input", f"a second input for mode {mode!r}", None)
         check_input("patch_input", patch_input, model=graph.model, shape=graph.example_shape)
-        source = layer_activations(graph, patch_input, [layer])[layer]
-        return Intervention(layer, checked, mode, source=source)
-    if reference is None:
-        raise InterventionError("reference", f"a reference set for mode {mode!r}", None)
-    check_input("reference", reference, model=graph.model, shape=graph.example_shape)
-    if mode == "mean":
-        return Intervention(layer, checked, mode, source=reference_means(graph, reference)[layer])
-    activations = layer_activations(graph, reference, [layer])[layer]
-    generator = torch.Generator().manual_seed(seed)
-    draws = torch.randint(0, activations.shape[0], (batch_size or 1,), generator=generator)
-    draws = draws.to(activations.device)
-    return Intervention(layer, checked, mode, source=activations[draws])
+    if entry.needs == "reference":
+        if reference is None:
+            raise InterventionError("reference", f"a reference set for mode {mode!r}", None)
+        check_input("reference", reference, model=graph.model, shape=graph.example_shape)
+    source = None
+    if entry.resolve is not None:
+        source = entry.resolve(Request(
+            layer, value, reference, patch_input, batch_size or 1, seed,
+            activations=lambda x: layer_activations(graph, x, [layer])[layer],
+            means=lambda x: reference_means(graph, x)[layer]))
+    return Intervention(layer, checked, mode, value, source=source)
 
 
 def _edits(graph: LayeredGraph, interventions: Sequence[Intervention]) -> dict[str, Callable]:

@@ -24,6 +24,7 @@ from .display import DisplayMap
 from .errors import GraphError, InputError, NetVizError, describe
 from .explainer import Explainer
 from .explanation import Explanation
+from .modes import MODE_REGISTRY
 from .paired import PairedExplainer
 from .plots import OutputPlots
 from .snapshot import Snapshot
@@ -182,7 +183,7 @@ class NetViz(widgets.VBox):
         if layer is None:
             groups: dict[str, list[int]] = {}
             for name, index in self._selection:
-                if self.explainer.graph.layer(name).role != "input" or mode != "patch":
+                if self.explainer.graph.layer(name).role != "input" or not _needs_patch(mode):
                     groups.setdefault(name, []).append(index)
             if not groups:
                 raise GraphError("selection", "selected units (click a unit; shift-click adds)",
@@ -406,3 +407,8 @@ class NetViz(widgets.VBox):
         layer, unit = units[-1]
         self.view.drilldown = view_state.drilldown_trait(self.explainer, layer, unit, self._example)
 
+
+def _needs_patch(mode: str) -> bool:
+    """Whether `mode` patches from a second input (selected input units are then left out)."""
+    entry = MODE_REGISTRY.get(mode) if isinstance(mode, str) else None
+    return entry is not None and entry.needs == "patch_input"
