@@ -30,6 +30,7 @@ from ._origins import Origin
 from ._probes import OUTPUT_EXPECTED, FxRunner, output_choice
 from ._refusals import refuse
 from .errors import GraphError, ModelError
+from .kinds import layer_kind
 from .units import EdgeBlock, UnitLayer
 
 
@@ -207,8 +208,9 @@ class _Walker(Rules):
     def new_layer(self, node: fx.Node, name: str, kind: str) -> str:
         name = self._unique(name)
         shape = shape_of(node)
-        self.layers[name] = _LayerDraft(name, kind, shape[1], shape[1:], node, node)
-        self.origin[node] = Origin.whole(name, shape[1])
+        units = shape[layer_kind(kind).unit_axis]  # the kind says which axis holds the units
+        self.layers[name] = _LayerDraft(name, kind, units, shape[1:], node, node)
+        self.origin[node] = Origin.whole(name, units)
         return name
 
     def add_block(self, src: str, dst: str, **fields: object) -> None:

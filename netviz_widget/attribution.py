@@ -32,6 +32,7 @@ from torch import nn
 from .errors import ModelError
 from .graph import EdgeBlock, LayeredGraph
 from .interventions import Intervention, intervened
+from .kinds import per_unit
 
 __all__ = ["PathScores", "path_scores"]
 
@@ -134,23 +135,18 @@ def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     node_scores = {}
     for layer in graph.layers[1:]:
         full = _conductance(values[layer.tap], gradients[layer.tap], batch, n_steps)
-        node_scores[layer.name] = full.reshape(batch, full.shape[1], -1).sum(-1).cpu().numpy()
-    input_units = input_scores.reshape(batch, input_scores.shape[1], -1).sum(-1)
+        node_scores[layer.name] = per_unit(full, layer.unit_axis).cpu().numpy()
+    input_units = per_unit(input_scores, graph.input_layer.unit_axis)
     node_scores[graph.input_layer.name] = input_units.detach().cpu().numpy()
 
     edge_scores = {}
     for block in blocks:
         edges = _edge_conductance(graph, block, values, gradients, batch, n_steps)
         edge_scores[(block.src, block.dst)] = edges.cpu().numpy()
-    activations = {graph.input_layer.name: _unit_means(x)}
-    activations.update({layer.name: _unit_means(at_x[layer.tap]) for layer in graph.layers[1:]})
+    activations = {layer.name: per_unit(x if layer is graph.input_layer else at_x[layer.tap], layer.unit_axis,
+                                        "mean").detach().cpu().numpy() for layer in graph.layers}
     return PathScores(input_scores.detach().cpu().numpy(), node_scores, edge_scores,
                       output[rows:rows + batch], output[rows + batch:], activations)
-
-
-def _unit_means(tensor: torch.Tensor) -> np.ndarray:
-    """(batch, units): activations, averaged over positions for conv channels."""
-    return tensor.detach().reshape(tensor.shape[0], tensor.shape[1], -1).mean(-1).cpu().numpy()
 
 
 def _check_output(output: object, rows: int) -> None:

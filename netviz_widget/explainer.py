@@ -27,6 +27,7 @@ from .circuits import Circuit, Path, build_circuit, strongest_paths
 from .errors import InputError, InterventionError, ModelError
 from .graph import LayeredGraph, check_input
 from .interventions import Intervention, intervened, make_intervention
+from .kinds import per_unit
 from .modes import MODE_REGISTRY
 from .neuron import neuron_view
 from .reference import dataset_scores
@@ -237,7 +238,7 @@ class Explainer:
         """(batch, units) ∂F/∂a · a at the inputs for the target (summed over positions)."""
         activation, gradient = self._activation_and_gradient(layer)
         product = gradient * activation
-        return product.reshape(product.shape[0], product.shape[1], -1).sum(-1).cpu().numpy()
+        return per_unit(product, self.graph.layer(layer).unit_axis).cpu().numpy()
 
     @public()
     def circuit(self, example: int = 0, coverage: float = 0.8) -> Circuit:

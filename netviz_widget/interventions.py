@@ -27,6 +27,7 @@ import torch
 from ._model_state import evaluation_mode
 from .errors import InterventionError
 from .graph import LayeredGraph, check_input
+from .kinds import units_first
 from .modes import Request, mode_names
 from .modes import mode as registered_mode
 
@@ -50,12 +51,15 @@ class Intervention:
     mode: str
     value: float | None = None
     source: torch.Tensor | None = field(default=None, repr=False, compare=False)
+    axis: int = 1  # the unit axis of the layer's activations (its kind's; see kinds.py)
 
     def apply(self, activation: torch.Tensor) -> torch.Tensor:
         """Return `activation` with this intervention's units replaced (never in place)."""
         index = list(self.units)
         out = activation.clone()
-        out[:, index] = registered_mode(self.mode).act(activation, index, self.value, self.source)
+        units, moved = units_first(out, self.axis), units_first(activation, self.axis)
+        source = _units_first_source(self.source, self.axis, activation.dim())
+        units[:, index] = registered_mode(self.mode).act(moved, index, self.value, source)
         return out
 
     def describe(self) -> str:
@@ -63,6 +67,16 @@ class Intervention:
         units = ", ".join(str(u) for u in self.units[:6]) + (", …" if len(self.units) > 6 else "")
         value = f" {self.value:g}" if self.value is not None else ""
         return f"{self.mode}{value} {self.layer}[{units}]"
+
+
+def _units_first_source(source: torch.Tensor | None, axis: int, dim: int) -> torch.Tensor | None:
+    """A mode's source with its units first: on axis 1 for a batch of activations (resample,
+    patch), on axis 0 for one activation without a batch axis (mean)."""
+    if source is None or axis in (1, 1 - dim):
+        return source
+    if source.dim() == dim:
+        return units_first(source, axis)
+    return source.movedim(axis - 1 if axis > 0 else axis, 0)
 
 
 def layer_activations(graph: LayeredGraph, x: torch.Tensor, layers: Iterable[str] | None = None,
@@ -159,7 +173,7 @@ def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
             layer, value, reference, patch_input, batch_size or 1, seed,
             activations=lambda x: layer_activations(graph, x, [layer])[layer],
             means=lambda x: reference_means(graph, x)[layer]))
-    return Intervention(layer, checked, mode, value, source=source)
+    return Intervention(layer, checked, mode, value, source=source, axis=graph.layer(layer).unit_axis)
 
 
 def _edits(graph: LayeredGraph, interventions: Sequence[Intervention]) -> dict[str, Callable]:

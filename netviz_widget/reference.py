@@ -11,6 +11,7 @@ from ._model_state import evaluation_mode
 from .attribution import path_scores
 from .graph import LayeredGraph
 from .interventions import Intervention, intervened
+from .kinds import per_unit
 from .snapshot import DatasetScores
 
 
@@ -44,7 +45,7 @@ def dataset_scores(graph: LayeredGraph, reference: torch.Tensor, n_steps: int,
             counts += one_hot.sum(0).astype(np.int64)
             for name, values in scores.node_scores.items():
                 acts = store[taps[name]]
-                acts = acts.reshape(acts.shape[0], acts.shape[1], -1).mean(-1).cpu().numpy()
+                acts = per_unit(acts, graph.layer(name).unit_axis, "mean").cpu().numpy()
                 _accumulate(sums, name, one_hot.T @ values)
                 _accumulate(abs_sums, name, one_hot.T @ np.abs(values))
                 _accumulate(act_sums, name, one_hot.T @ acts)

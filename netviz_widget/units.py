@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .kinds import layer_kind
+
 __all__ = ["EdgeBlock", "UnitLayer"]
 
 
@@ -31,6 +33,11 @@ class UnitLayer:
     n_units: int
     shape: tuple[int, ...]
     tap: str
+
+    @property
+    def unit_axis(self) -> int:
+        """The axis of this layer's activations (batch first) that holds its units (its kind's)."""
+        return layer_kind(self.kind).unit_axis
 
 
 @dataclass(frozen=True)
