@@ -21,6 +21,7 @@ from scipy.stats import spearmanr
 
 from .circuits import Circuit
 from .interventions import Intervention, make_intervention
+from .methods import METHOD_REGISTRY
 
 if TYPE_CHECKING:
     from .explainer import Explainer
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["CausalCheck", "area_under", "cascading_randomization", "causal_check", "deletion_curve",
            "insertion_curve", "rank_units", "single_unit_effects"]
 
-RANKINGS = ("conductance", "activation", "weight norm", "gradient × activation", "random")
+RANKINGS = (*METHOD_REGISTRY, "random")  # the built-in methods (`rank_units` includes later ones)
 
 
 @dataclass(frozen=True)
@@ -94,21 +95,11 @@ def causal_check(ex: Explainer, circuit: Circuit, mode: str = "mean", n_random: 
 
 
 def rank_units(ex: Explainer, layer: str, example: int = 0, seed: int = 0) -> dict[str, np.ndarray]:
-    """Unit orders (most important first) by each criterion in `RANKINGS`."""
-    snap = ex.snapshot()
-    n_units = ex.graph.layer(layer).n_units
-    outgoing = [b.weight for b in ex.graph.blocks if b.src == layer]
-    if outgoing:
-        norms = np.sqrt(sum((w.astype(np.float64) ** 2).sum(0) for w in outgoing))
-    else:
-        norms = np.sqrt(sum((b.weight.astype(np.float64) ** 2).sum(1) for b in ex.graph.blocks_into(layer)))
-    return {
-        "conductance": np.argsort(-snap.node_scores[layer][example], kind="stable"),
-        "activation": np.argsort(-np.abs(snap.activations[layer][example]), kind="stable"),
-        "weight norm": np.argsort(-norms, kind="stable"),
-        "gradient × activation": np.argsort(-ex.gradient_times_activation(layer)[example], kind="stable"),
-        "random": np.random.default_rng(seed).permutation(n_units),
-    }
+    """Unit orders (most important first) by every registered attribution method (`methods.py`),
+    and a seeded random order."""
+    orders = {entry.name: entry.order(ex, layer, example) for entry in METHOD_REGISTRY.values()}
+    orders["random"] = np.random.default_rng(seed).permutation(ex.graph.layer(layer).n_units)
+    return orders
 
 
 def deletion_curve(ex: Explainer, layer: str, order: np.ndarray, mode: str = "mean",
