@@ -48,10 +48,3 @@ export function decodeArray(encoded) {
   }
   return { data, shape };
 }
-
-/** Encode a typed array and shape the way Python's decoder expects (for JS → Python). */
-export function encodeArray(data, shape = [data.length]) {
-  const dtype = Object.keys(TYPED).find((key) => data instanceof TYPED[key]);
-  if (!dtype) throw new TypeError("expected a typed array");
-  return { buffer: new DataView(data.buffer, data.byteOffset, data.byteLength), dtype, shape };
-}

@@ -83,8 +83,6 @@ class _Probe(nn.Module):
 class ProbedRunner:
     """Interface of a model run with probe points (see module docstring)."""
 
-    keys: frozenset[str]
-
     def run(self, x: torch.Tensor) -> torch.Tensor:
         """Forward `x` through the model with whatever probing is active."""
         raise NotImplementedError
@@ -116,7 +114,6 @@ class FxRunner(ProbedRunner):
             node.replace_all_uses_with(probe_node, delete_user_cb=lambda user, p=probe_node: user is not p)
             self.probes[name] = probe
         gm.recompile()
-        self.keys = frozenset(self.probes)
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
         return self.gm(x.clone())  # an in-place first op must not write to the caller's tensor
@@ -150,8 +147,6 @@ class HookRunner(ProbedRunner):
     def __init__(self, model: nn.Module, modules: Iterable[str]) -> None:
         self.model = model
         self.modules = dict(model.named_modules())
-        names = list(modules)
-        self.keys = frozenset([INPUT_KEY] + [f"{n}:in" for n in names] + [f"{n}:out" for n in names])
         self._input_edit: Edit | None = None
         self._input_store: dict[str, torch.Tensor] | None = None
 

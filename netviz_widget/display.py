@@ -26,7 +26,6 @@ class DisplayMap:
     members: dict[str, list[np.ndarray]]
     group_size: dict[str, int]
     offsets: dict[str, int]
-    order: tuple[str, ...]
 
     @classmethod
     def build(cls, graph: LayeredGraph, expanded: dict[str, set[int]] | None = None,
@@ -57,7 +56,7 @@ class DisplayMap:
                     mapping[units] = index
                 node_of[layer.name], members[layer.name] = mapping, nodes
             total += len(members[layer.name])
-        return cls(node_of, members, group_size, offsets, tuple(la.name for la in graph.layers))
+        return cls(node_of, members, group_size, offsets)
 
     @property
     def n_nodes(self) -> int:

@@ -211,7 +211,7 @@ def test_one_output_models_use_the_sigmoid(name):
 
 
 def test_the_view_marks_gate_edges_as_modulates():
-    from netviz_widget._serialization import decode_array
+    from tests.wire import decode_array
 
     model, x = build("glu")
     view = NetViz(model, x, n_steps=2)

@@ -13,8 +13,9 @@ import torch
 from torch import nn
 
 from netviz_widget import Explainer, NetViz, NetVizError, Snapshot
-from netviz_widget._serialization import decode_array, payload_bytes
+from netviz_widget._serialization import payload_bytes
 from netviz_widget.errors import GraphError, InputError, InterventionError, ModelError
+from tests.wire import decode_array
 from tests.zoo import ZOO, example_input
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from netviz_widget import Explainer, NetViz
-from netviz_widget._serialization import decode_array
 from netviz_widget.datasets import digits_mlp, load_digits_split, mlp
 from netviz_widget.errors import GraphError, InputError
 from tests.model_state import assert_unchanged, fingerprint
+from tests.wire import decode_array
 
 FC1 = slice(64, 96)  # display ids of fc1's units in the digits MLP
 

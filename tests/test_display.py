@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from netviz_widget import NetViz
-from netviz_widget._serialization import decode_array
+from tests.wire import decode_array
 
 
 @pytest.fixture

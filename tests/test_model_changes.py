@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from netviz_widget import Explainer, NetViz
-from netviz_widget._serialization import decode_array
 from netviz_widget.errors import ModelError
+from tests.wire import decode_array
 from tests.zoo import ZOO
 
 

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from netviz_widget import NetViz
-from netviz_widget._serialization import decode_array
 from netviz_widget.datasets import digits_mlp, load_digits_split
 from netviz_widget.errors import InputError
 from netviz_widget.export import standalone_html
 from netviz_widget.offline_views import offline_views
+from tests.wire import decode_array
 
 
 @pytest.fixture(scope="module")

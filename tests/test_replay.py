@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from netviz_widget import NetViz
-from netviz_widget._serialization import decode_array
 from netviz_widget.datasets import load_digits_split, mlp
 from netviz_widget.errors import InputError
 from netviz_widget.recorder import Recorder
+from tests.wire import decode_array
 
 FC1 = slice(64, 96)
 
