@@ -146,7 +146,7 @@ def build(widths: tuple[int, ...]) -> tuple[NetViz, dict, list[dict]]:
     after = viz.view.state
     edge_bytes = len(after["edge_scores"]["buffer"])
     return viz, {
-        "visible_edges": n_edges, "units": viz.view.topology["n_units"],
+        "visible_edges": n_edges, "units": viz.view.topology["n_nodes"],
         "bytes_first_render": first, "bytes_update": payload_bytes(after),
         "update_bytes_per_edge": round(edge_bytes / n_edges, 3),
     }, [before, after]

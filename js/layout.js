@@ -3,7 +3,7 @@
 
 /**
  * Positions and sizes of every unit in world coordinates.
- * @param {{n_units: number, image?: {mode: string, size: number[]}|null}[]} layers
+ * @param {{n_nodes: number, image?: {mode: string, size: number[]}|null}[]} layers
  * @param {{width: number, height: number, margin?: number, top?: number}} box
  * @returns {{x: Float32Array, y: Float32Array, r: Float32Array, layerOf: Uint32Array,
  *   offsets: number[], columns: number[], cell: number[]}}
@@ -15,7 +15,7 @@ export function layoutColumns(layers, { width, height, margin = 24, top = 0 }) {
   let total = 0;
   for (const layer of layers) {
     offsets.push(total);
-    total += layer.n_units;
+    total += layer.n_nodes;
   }
   const x = new Float32Array(total);
   const y = new Float32Array(total);
@@ -40,7 +40,7 @@ export function layoutColumns(layers, { width, height, margin = 24, top = 0 }) {
       cell[i] = px;
       const x0 = cx - (w * px) / 2;
       const y0 = top + margin + innerH / 2 - (h * px) / 2;
-      for (let u = 0; u < layer.n_units; u++) {
+      for (let u = 0; u < layer.n_nodes; u++) {
         const k = offsets[i] + u;
         x[k] = x0 + ((u % w) + 0.5) * px;
         y[k] = y0 + (Math.floor(u / w) + 0.5) * px;
@@ -49,16 +49,16 @@ export function layoutColumns(layers, { width, height, margin = 24, top = 0 }) {
       }
       return;
     }
-    const slot = layer.n_units > 1 ? innerH / (layer.n_units - 1) : innerH;
+    const slot = layer.n_nodes > 1 ? innerH / (layer.n_nodes - 1) : innerH;
     let radius = Math.max(1.5, Math.min(9, slot * 0.4));
     if (image?.mode === "maps") {
       radius = Math.max(4, Math.min(spacing * 0.3, slot * 0.45, 40));
       cell[i] = (2 * radius) / Math.max(...image.size);
     }
-    for (let u = 0; u < layer.n_units; u++) {
+    for (let u = 0; u < layer.n_nodes; u++) {
       const k = offsets[i] + u;
       x[k] = cx;
-      y[k] = layer.n_units === 1 ? top + margin + innerH / 2 : top + margin + slot * u;
+      y[k] = layer.n_nodes === 1 ? top + margin + innerH / 2 : top + margin + slot * u;
       r[k] = radius;
       layerOf[k] = i;
     }

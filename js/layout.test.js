@@ -3,9 +3,9 @@ import { layoutColumns, toWorld, zoomAt } from "./layout.js";
 
 describe("layoutColumns", () => {
   const layers = [
-    { name: "input", n_units: 3 },
-    { name: "fc1", n_units: 1 },
-    { name: "out", n_units: 2 },
+    { name: "input", n_nodes: 3 },
+    { name: "fc1", n_nodes: 1 },
+    { name: "out", n_nodes: 2 },
   ];
 
   it("puts each layer in its own column, left to right", () => {
@@ -27,8 +27,8 @@ describe("layoutColumns", () => {
 describe("image-like input", () => {
   it("lays out a flat 8×8 input as a pixel grid left of the first column", () => {
     const layers = [
-      { name: "input", n_units: 64, image: { mode: "grid", size: [8, 8] } },
-      { name: "fc1", n_units: 4 },
+      { name: "input", n_nodes: 64, image: { mode: "grid", size: [8, 8] } },
+      { name: "fc1", n_nodes: 4 },
     ];
     const { x, y, r, cell } = layoutColumns(layers, { width: 800, height: 400, margin: 20 });
     expect(cell[0]).toBeGreaterThan(0);

@@ -66,7 +66,7 @@ export function hideTooltip(tooltip) {
 export function renderLayerLabels(container, layers, columns, t) {
   container.replaceChildren(
     ...layers.map((layer, i) => {
-      const label = element("div", "netviz-layer-label", `${layer.name} (${layer.units ?? layer.n_units})`);
+      const label = element("div", "netviz-layer-label", `${layer.name} (${layer.n_units ?? layer.n_nodes})`);
       label.style.left = `${columns[i] * t.k + t.tx}px`;
       return label;
     }),

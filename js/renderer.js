@@ -124,15 +124,15 @@ export class Renderer {
     const ctx = this.context(this.nodesCanvas, t);
     const { x, y, r, offsets, cell } = scene.layout;
     const extentByLayer = scene.layers.map((layer, i) =>
-      maxAbs(values.subarray(offsets[i], offsets[i] + layer.n_units)),
+      maxAbs(values.subarray(offsets[i], offsets[i] + layer.n_nodes)),
     );
     const actExtent = scene.layers.map((layer, i) =>
-      maxAbs(scene.activations.subarray(offsets[i], offsets[i] + layer.n_units)),
+      maxAbs(scene.activations.subarray(offsets[i], offsets[i] + layer.n_nodes)),
     );
     scene.layers.forEach((layer, li) => {
       const start = offsets[li];
       const image = layer.image;
-      for (let u = 0; u < layer.n_units; u++) {
+      for (let u = 0; u < layer.n_nodes; u++) {
         const k = start + u;
         const faded = scene.highlight && !scene.highlight[k];
         ctx.globalAlpha = faded ? 0.2 : 1;

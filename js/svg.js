@@ -37,10 +37,10 @@ export function toSVG(scene) {
   });
   layers.forEach((layer, li) => {
     const start = offsets[li];
-    const values = nodeValues.subarray(start, start + layer.n_units);
+    const values = nodeValues.subarray(start, start + layer.n_nodes);
     const layerExtent = maxAbs(values);
-    const actExtent = maxAbs(activations.subarray(start, start + layer.n_units));
-    for (let u = 0; u < layer.n_units; u++) {
+    const actExtent = maxAbs(activations.subarray(start, start + layer.n_nodes));
+    for (let u = 0; u < layer.n_nodes; u++) {
       const k = start + u;
       const fill = divergingColor(nodeValues[k], layerExtent);
       if (layer.image?.mode === "grid") {
@@ -55,7 +55,7 @@ export function toSVG(scene) {
         parts.push(`<path d="M${fmt(x[k] - s)} ${fmt(y[k] - s)}L${fmt(x[k] + s)} ${fmt(y[k] + s)}M${fmt(x[k] + s)} ${fmt(y[k] - s)}L${fmt(x[k] - s)} ${fmt(y[k] + s)}" stroke="#111" stroke-width="2"/>`);
       }
     }
-    parts.push(`<text x="${fmt(columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.units ?? layer.n_units})`)}</text>`);
+    parts.push(`<text x="${fmt(columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.n_units ?? layer.n_nodes})`)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("");

@@ -4,8 +4,8 @@ import { escapeXml, toSVG } from "./svg.js";
 
 describe("toSVG", () => {
   const layers = [
-    { name: "in<put>", n_units: 2 },
-    { name: "fc1", n_units: 3 },
+    { name: "in<put>", n_nodes: 2 },
+    { name: "fc1", n_nodes: 3 },
   ];
   const layout = layoutColumns(layers, { width: 300, height: 200, top: 22 });
   const scene = {

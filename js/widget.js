@@ -24,7 +24,7 @@ function decodeTopology(topology) {
   // 1 for edges from a gate into a product (drawn dashed); null when the model has no gate
   const gates = topology.edges.modulates ? decodeArray(topology.edges.modulates).data : null;
   const modulates = gates?.some((m) => m === 1) ? gates : null;
-  const nUnits = layers.reduce((sum, layer) => sum + layer.n_units, 0);
+  const nUnits = layers.reduce((sum, layer) => sum + layer.n_nodes, 0);
   const byName = new Map(layers.map((layer, i) => [layer.name, i]));
   return { layers, labels: topology.class_labels ?? [], src, dst, weight, modulates, nUnits, byName, adj: adjacency(src, dst, nUnits) };
 }
@@ -109,7 +109,7 @@ export function createView(model, el) {
       const li = topo.byName.get(entry?.[0]);
       if (li === undefined) continue;
       const unit = entry[1];
-      if (Number.isInteger(unit) && unit >= 0 && unit < topo.layers[li].n_units) ids.push(topo.layers[li].offset + unit);
+      if (Number.isInteger(unit) && unit >= 0 && unit < topo.layers[li].n_nodes) ids.push(topo.layers[li].offset + unit);
     }
     return ids;
   };
@@ -391,7 +391,7 @@ export function createView(model, el) {
     },
     unitPosition(layerName, unit) {
       const li = topo?.byName.get(layerName);
-      if (li === undefined || !layout || !(unit >= 0 && unit < topo.layers[li].n_units)) return null;
+      if (li === undefined || !layout || !(unit >= 0 && unit < topo.layers[li].n_nodes)) return null;
       const k = topo.layers[li].offset + unit;
       return [layout.x[k] * t.k + t.tx, layout.y[k] * t.k + t.ty];
     },

@@ -115,14 +115,14 @@ def select_edges(layout: EdgeLayout, snapshot: Snapshot, example: int, max_edges
 
 def topology_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, chosen: np.ndarray,
                    class_labels: list[str], input_image: object) -> dict[str, Any]:
-    """The topology trait: layers (display nodes, true unit counts, offsets, drawing hints and
+    """The topology trait: layers (display nodes `n_nodes`, units `n_units` as in Python, offsets, drawing hints and
     group labels), blocks, class labels and the shipped edges."""
     mode, pixels = image_grid(graph, input_image)
     layers = []
     for layer in graph.layers:
         layers.append({
             "name": layer.name, "kind": layer.kind, "role": layer.role,
-            "n_units": len(display.members[layer.name]), "units": layer.n_units,
+            "n_nodes": len(display.members[layer.name]), "n_units": layer.n_units,
             "shape": list(layer.shape), "offset": display.offsets[layer.name],
             "labels": display.labels(layer.name),
             "image": {"mode": mode, "size": pixels} if layer.role == "input" and mode else None,
@@ -131,7 +131,7 @@ def topology_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout,
         "layers": layers,
         "blocks": [{"src": b.src, "dst": b.dst, "kind": b.kind} for b in graph.blocks],
         "class_labels": [str(label) for label in class_labels],
-        "n_units": display.n_nodes,
+        "n_nodes": display.n_nodes,
         "n_edges_total": int(sum(len(d) for d, _ in layout.pairs)),
         "edges": {
             "src": encode_array(layout.src[chosen], "uint32"),

@@ -363,7 +363,7 @@ class NetViz(widgets.VBox):
         """Traits the front end may write are untrusted: refuse bad values visibly and put the
         last good value back, so that Python and the view agree."""
         name, new, old = change["name"], change["new"], change["old"]
-        n_units = self.view.topology.get("n_units", 0)
+        n_units = self.view.topology.get("n_nodes", 0)
         valid = {
             "node_color": lambda v: v in ("score", "activation"),
             "edge_color": lambda v: v in ("score", "weight"),

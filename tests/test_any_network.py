@@ -219,11 +219,11 @@ def test_the_view_marks_gate_edges_as_modulates():
     modulates = decode_array(edges["modulates"])
     src = decode_array(edges["src"])
     gate = next(la for la in view.view.topology["layers"] if la["name"] == "gate")
-    from_gate = (src >= gate["offset"]) & (src < gate["offset"] + gate["n_units"])
+    from_gate = (src >= gate["offset"]) & (src < gate["offset"] + gate["n_nodes"])
     # the gate's 5 one-to-one edges into the product, and nothing else, are "modulates"
     assert modulates.sum() == 5
     assert np.array_equal(modulates == 1, from_gate & (decode_array(edges["dst"]) >= gate["offset"]
-                                                       + gate["n_units"]))
+                                                       + gate["n_nodes"]))
 
 
 def test_reference_means_follow_weight_changes():

@@ -37,7 +37,7 @@ def test_a_layer_of_100k_units_is_aggregated_into_groups():
     model = nn.Sequential(nn.Linear(4, 100_000), nn.ReLU(), nn.Linear(100_000, 3))
     viz = NetViz(model, torch.rand(1, 4), n_steps=4, max_edges=5_000)
     wide = viz.view.topology["layers"][1]
-    assert (wide["n_units"], wide["units"]) == (64, 100_000)
+    assert (wide["n_nodes"], wide["n_units"]) == (64, 100_000)
     assert len(decode_array(viz.view.topology["edges"]["src"])) == 4 * 64 + 64 * 3
     assert payload_bytes(viz.view.topology) < 100_000 and payload_bytes(viz.view.state) < 20_000
 
@@ -160,7 +160,7 @@ def test_new_inputs_keep_the_target_and_baseline_where_they_fit():
 def test_python_owned_traits_are_never_taken_from_the_front_end():
     viz = NetViz(ZOO["sequential_mlp"](), torch.rand(2, 4))
     topology, state = viz.view.topology, viz.view.state
-    tampered = {**topology, "n_units": 10 ** 6}
+    tampered = {**topology, "n_nodes": 10 ** 6}
     viz.view.set_state({"topology": tampered, "state": {}, "error": "x", "node_color": "activation"})
     assert viz.view.topology is topology and viz.view.state is state and viz.view.error == ""
     assert viz.view.node_color == "activation"  # the front end's own settings still arrive

@@ -20,7 +20,7 @@ def viz():
 
 def test_wide_layers_become_groups_whose_scores_are_sums(viz):
     layers = viz.view.topology["layers"]
-    assert [(la["n_units"], la["units"]) for la in layers] == [(6, 6), (63, 1000), (60, 300), (3, 3)]
+    assert [(la["n_nodes"], la["n_units"]) for la in layers] == [(6, 6), (63, 1000), (60, 300), (3, 3)]
     assert layers[1]["labels"][0] == "0[0–15]" and layers[1]["labels"][-1] == "0[992–999]"
     scores = decode_array(viz.view.state["node_scores"])
     snap = viz.snapshot
@@ -42,7 +42,7 @@ def test_an_aggregated_edge_carries_the_sum_of_its_unit_edges(viz):
 def test_clicking_a_group_expands_it_and_units_inside_can_then_be_selected(viz):
     viz.view.selection = [["0", 3]]  # group 3: units 48–63
     layer = viz.view.topology["layers"][1]
-    assert layer["n_units"] == 63 - 1 + 16 and layer["labels"][3] == "0[48]"
+    assert layer["n_nodes"] == 63 - 1 + 16 and layer["labels"][3] == "0[48]"
     assert viz._selection == [] and viz.view.error == ""
     viz.view.selection = [["0", 3 + 5]]  # unit 53 is now its own node
     assert viz._selection == [("0", 53)]
@@ -57,7 +57,7 @@ def test_python_selection_of_a_hidden_unit_expands_its_group(viz):
     offset = viz.view.topology["layers"][2]["offset"]
     assert viz.view.state["ablated"] == [offset + 27]
     viz.show_circuit(True)
-    assert all(0 <= i < viz.view.topology["n_units"] for i in viz.view.highlight)
+    assert all(0 <= i < viz.view.topology["n_nodes"] for i in viz.view.highlight)
 
 
 def test_a_bad_node_index_from_the_view_is_refused(viz):

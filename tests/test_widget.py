@@ -65,7 +65,7 @@ def test_an_intervention_updates_only_state_and_keeps_the_update_small(viz):
     assert viz.view.state["probabilities"] == [round(float(p), 6) for p in snap.probabilities[0]]
     assert viz.view.state["ablated"] == [64 + 4]
     n_edges = len(decode_array(topology["edges"]["src"]))
-    n_units = topology["n_units"]
+    n_units = topology["n_nodes"]
     buffers = sum(len(viz.view.state[k]["buffer"]) for k in ("node_scores", "activations", "edge_scores"))
     assert buffers <= 4.5 * n_edges + 8 * n_units
     assert payload_bytes(viz.view.state) <= 4.5 * n_edges + 8 * n_units + 2048
