@@ -68,3 +68,13 @@ def test_ci_runs_every_tier_and_summarises_them_even_when_one_fails():
     ok = subprocess.run(["bash", "-c", "source .ci/tiers.sh; tier one true; summarise"], cwd=ROOT,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and ok.stdout.splitlines()[-1] == "all 1 tiers passed"
+
+
+def test_the_repository_stays_light():
+    """The files git tracks (the working tree without node_modules, the build and caches) stay
+    under 5 MB: notebooks without outputs, screenshots as palette PNGs."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    sizes = {name: (ROOT / name).stat().st_size for name in listed.decode().split("\0")
+             if name and (ROOT / name).is_file()}
+    assert sum(sizes.values()) <= 5_000_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    assert max(sizes.values()) <= 700_000, max(sizes.items(), key=lambda kv: kv[1])
