@@ -115,8 +115,8 @@ def select_edges(layout: EdgeLayout, snapshot: Snapshot, example: int, max_edges
 
 def topology_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, chosen: np.ndarray,
                    class_labels: list[str], input_image: object) -> dict[str, Any]:
-    """The topology trait: layers (display nodes `n_nodes`, units `n_units` as in Python, offsets, drawing hints and
-    group labels), blocks, class labels and the shipped edges."""
+    """The topology trait: layers (display nodes `n_nodes`, units `n_units` as in Python,
+    offsets, drawing hints and group labels), blocks, class labels and the shipped edges."""
     mode, pixels = image_grid(graph, input_image)
     layers = []
     for layer in graph.layers:

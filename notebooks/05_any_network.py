@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Any network: branches, gates and probability outputs
+#
+# NetViz draws more than chains of layers. This notebook shows three families on scikit-learn's bundled 8×8 digits (each trained in a few seconds): an **Inception-style CNN** whose branches are concatenated, a **gated MLP** (GLU: `value * sigmoid(gate)`), and a model that **ends in a Softmax**. Each gets the live view and one intervention. What each layer kind means, and what NetViz refuses, is in `docs/architectures.md`.
+
+# %%
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from netviz_widget import Explainer, NetViz
+from netviz_widget.datasets import accuracy, load_digits_split, train_classifier
+
+torch.set_num_threads(2)
+data = load_digits_split()
+images_train, images_test = data.images(data.x_train), data.images(data.x_test)
+
+
+# %% [markdown]
+# ## An Inception-style CNN
+#
+# After torchvision's GoogLeNet block: a stem, then three branches (a 1×1 conv; a 1×1 then a 3×3 conv; a max-pool then a 1×1 conv) concatenated along the channels, pooled to 2×2, and a linear head.
+
+# %%
+class Inception(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1)
+        self.branch1 = nn.Conv2d(8, 4, 1)
+        self.branch2 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1))
+        self.branch3 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(8, 4, 1))
+        self.head = nn.Linear(14 * 4, 10)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = torch.cat([self.branch1(x), self.branch2(x), self.branch3(x)], 1)
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(F.relu(x), 2), 1))
+
+torch.manual_seed(0)
+inception = train_classifier(Inception(), images_train, data.y_train, epochs=15)
+print(f"test accuracy: {accuracy(inception, images_test, data.y_test):.3f}")
+
+# %%
+viz = NetViz(inception, images_test[:8], reference=images_train[:256], n_steps=16)
+viz
+
+# %% [markdown]
+# The three branches are drawn side by side and merge in `head`: the head has one edge block **from each branch**, at that branch's channel offset in the concatenation (`ranges` = offset in the head's input, first unit of the branch, count).
+
+# %%
+graph = viz.explainer.graph
+print(graph.to_text())
+for block in graph.blocks_into("head"):
+    print(block.src, "→", block.dst, block.kind, block.ranges)
+
+# %% [markdown]
+# One intervention: switch off the branch unit that carries most of the decision for the first digit, and watch the prediction (the view updates; the intervention stays in force).
+
+# %%
+snap = viz.snapshot
+branches = [la.name for la in graph.layers if la.name.startswith("branch")]
+layer, unit = max(((name, int(snap.node_scores[name][0].argmax())) for name in branches),
+                  key=lambda lu: snap.node_scores[lu[0]][0, lu[1]])
+before = float(viz.explainer.clean_probabilities()[0, viz.target[0]])
+viz.select(layer, unit)
+after = viz.intervene(mode="zero")
+print(f"zero {layer}[{unit}]: probability of {int(viz.target[0])} {before:.3f} → "
+      f"{float(after.probabilities[0, viz.target[0]]):.3f}")
+
+
+# %% [markdown]
+# ## A gate
+#
+# A gated linear unit multiplies a value layer by `sigmoid(gate)`. The product is its own layer (`gated`); the value path reaches it by a `gated` edge block and the gate by a **`modulates`** block. Their edge scores split each product unit's conductance exactly.
+
+# %%
+class GatedMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.value = nn.Linear(64, 16)
+        self.gate = nn.Linear(64, 16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.value(x) * torch.sigmoid(self.gate(x)))
+
+torch.manual_seed(0)
+gated = train_classifier(GatedMLP(), data.x_train, data.y_train, epochs=30)
+gviz = NetViz(gated, data.x_test[:8], reference=data.x_train[:256], n_steps=16)
+gviz
+
+# %%
+g = gviz.explainer.graph
+print([(b.src, b.dst, b.kind) for b in g.blocks])
+gsnap = gviz.snapshot
+into = sum(gsnap.edge_scores[(b.src, b.dst)][0].sum(1) for b in g.blocks_into("mul"))
+print("gated + modulates edges add up to the product's conductance:",
+      bool(abs(into - gsnap.node_scores["mul"][0]).max() < 1e-4))
+gate_unit = int(gsnap.node_scores["gate"][0].argmax())
+gviz.select("gate", gate_unit)
+closed = gviz.intervene(mode="zero")  # a closed gate: sigmoid output 0
+print(f"close gate {gate_unit}: logit of {int(gviz.target[0])} {gsnap.logits[0, gviz.target[0]]:.2f} → "
+      f"{closed.logits[0, gviz.target[0]]:.2f}")
+
+# %% [markdown]
+# ## A model that ends in a Softmax
+#
+# The final Softmax is detected and left out of the graph: the logits before it are explained, and the probabilities are applied once (not a softmax of probabilities).
+
+# %%
+probabilistic = nn.Sequential(gated, nn.Softmax(dim=1))
+ex = Explainer(probabilistic, data.x_test[:4])
+print("output function left out:", ex.graph.output_activation)
+with torch.no_grad():
+    print("same probabilities as the model:",
+          bool(torch.allclose(torch.from_numpy(ex.snapshot().probabilities), probabilistic(data.x_test[:4]))))
+
+
+# %% [markdown]
+# ## What is refused
+#
+# A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is supported and a workaround, never drawn with parts missing. An LSTM, for example:
+
+# %%
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+try:
+    Explainer(LSTMClassifier(), data.x_test[:2].reshape(2, 8, 8))
+except Exception as error:
+    print(type(error).__name__, "-", error)
