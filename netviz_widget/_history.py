@@ -24,6 +24,12 @@ class Entry:
     actual_effect: np.ndarray
     request: dict[str, Any] = field(repr=False)  # what the user asked, to re-resolve it
     serial: int = field(default_factory=lambda: next(_SERIALS))  # never reused, unlike id()
+    step: int = -1  # entries of one call share it (one undo step); -1: a step of its own
+
+    @property
+    def group(self) -> int:
+        """The undo step this entry belongs to."""
+        return self.serial if self.step == -1 else self.step
 
 
 class History(NamedTuple):
@@ -32,6 +38,37 @@ class History(NamedTuple):
 
     stack: tuple[Entry, ...] = ()
     redo: tuple[Entry, ...] = ()
+
+
+def _last_step(entries: tuple[Entry, ...]) -> int:
+    """How many entries at the end of `entries` belong to the last one's undo step."""
+    if not entries:
+        return 0
+    group, count = entries[-1].group, 0
+    while count < len(entries) and entries[-1 - count].group == group:
+        count += 1
+    return count
+
+
+def undone(history: History) -> History:
+    """`history` with its last undo step (all entries one call made) moved to the redo list."""
+    stack, redo = history
+    count = _last_step(stack)
+    return History(stack[:len(stack) - count], (*redo, *stack[len(stack) - count:])) if count else history
+
+
+def redone(history: History) -> History:
+    """`history` with the most recently undone step re-applied, its entries in their order."""
+    stack, redo = history
+    count = _last_step(redo)
+    return History((*stack, *redo[len(redo) - count:]), redo[:len(redo) - count]) if count else history
+
+
+def cleared(history: History) -> History:
+    """`history` with every step undone (they can be redone one by one, oldest first)."""
+    while history.stack:
+        history = undone(history)
+    return history
 
 
 def fitting_specs(target: object, baseline: object, inputs: object,

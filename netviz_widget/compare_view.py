@@ -51,7 +51,7 @@ class Comparison:
         self.info = widgets.HTML("")
         self.box = widgets.HBox([self.toggle, self.info])
         self.box.add_class("netviz-compare")
-        self.toggle.observe(lambda _: self.viz._guard(self.viz._publish), "value")
+        self.toggle.observe(lambda _: self.viz.attempt(self.viz._publish), "value")
 
     @property
     def mode(self) -> str:

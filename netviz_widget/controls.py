@@ -81,24 +81,23 @@ class ControlPanel:
         widgets.dlink((self.node_metric, "value"), (view, "node_color"))
         widgets.dlink((self.edge_metric, "value"), (view, "edge_color"))
         widgets.dlink((self.top_k, "value"), (view, "top_k"))
-        self.target.observe(lambda c: self.viz._guard(self._set_target, c["new"]), "value")
-        self.example.observe(lambda c: self.viz._guard(setattr, self.viz, "example", c["new"]), "value")
+        self.target.observe(lambda c: self.viz.attempt(self._set_target, c["new"]), "value")
+        self.example.observe(lambda c: self.viz.attempt(setattr, self.viz, "example", c["new"]), "value")
         self.mode.observe(lambda _: self.sync_mode(), "value")
-        self.apply.on_click(lambda _: self.viz._guard(self._apply))
-        self.undo.on_click(lambda _: self.viz._guard(self.viz.undo))
-        self.redo.on_click(lambda _: self.viz._guard(self.viz.redo))
-        self.reset.on_click(lambda _: self.viz._guard(self.viz.reset))
+        self.apply.on_click(lambda _: self.viz.attempt(self._apply))
+        self.undo.on_click(lambda _: self.viz.attempt(self.viz.undo))
+        self.redo.on_click(lambda _: self.viz.attempt(self.viz.redo))
+        self.reset.on_click(lambda _: self.viz.attempt(self.viz.reset))
         self.show_circuit.observe(self._toggle_circuit, "value")
-        self.explain.on_click(lambda _: self.viz._guard(self.viz.explain))
+        self.explain.on_click(lambda _: self.viz.attempt(self.viz.explain))
 
     def _toggle_circuit(self, change: dict) -> None:
-        if change["new"] != (self.viz._circuit_coverage is not None):
-            self.viz._guard(self.viz.show_circuit, change["new"])
+        if change["new"] != self.viz.circuit_shown:
+            self.viz.attempt(self.viz.show_circuit, change["new"])
 
     def _set_target(self, value: int) -> None:
-        spec = None if value == -1 else value
-        if spec != self.viz._target_spec:
-            self.viz.target = spec
+        if value != self.viz.target_choice:  # a user's choice, not the mirror of NetViz's target
+            self.viz.target = None if value == -1 else value
 
     def show_target(self, value: int) -> None:
         """Show `value` (-1: predicted) in the target dropdown without re-applying it."""

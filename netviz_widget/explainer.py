@@ -19,7 +19,7 @@ from torch import nn
 
 from . import _checks
 from ._calls import AUTO, check_num_threads, choose_threads, intra_op_threads, multiply_adds, public
-from ._history import Entry, History, fitting_specs, signature
+from ._history import Entry, History, cleared, fitting_specs, redone, signature, undone
 from ._model_state import evaluation_mode, model_state
 from ._weights import unit_weight
 from .attribution import path_scores
@@ -189,26 +189,35 @@ class Explainer:
         return self._commit(History((*self._stack, entry), ()))
 
     @public()
+    def intervene_all(self, requests: Sequence[dict[str, Any]]) -> Snapshot:
+        """Apply several interventions as one step (one undo removes them all): each request is
+        a dict of `intervene`'s arguments (layer, units, mode, value, patch_input, seed), applied
+        in order on top of the previous ones. A failing request leaves the Explainer as it was."""
+        stack = self._stack
+        entries: list[Entry] = []
+        for request in requests:
+            full = {"value": None, "patch_input": None, "mode": "zero", "seed": None, **request}
+            if full["seed"] is None:
+                full["seed"] = len(stack) + len(entries)
+            entry = self._measure(full, (*stack, *entries))
+            entries.append(replace(entry, step=entries[0].serial if entries else entry.serial))
+        return self._commit(History((*stack, *entries), ()))
+
+    @public()
     def undo(self) -> Snapshot:
-        """Remove the most recent intervention (no-op when there is none)."""
-        stack, redo = self._history
-        if not stack:
-            return self._snapshot_of(stack)
-        return self._commit(History(stack[:-1], (*redo, stack[-1])))
+        """Remove the most recent step (an intervention, or all of one `intervene_all`; no-op
+        when there is none)."""
+        return self._commit(undone(self._history))
 
     @public()
     def redo(self) -> Snapshot:
-        """Re-apply the most recently undone intervention (no-op when there is none)."""
-        stack, redo = self._history
-        if not redo:
-            return self._snapshot_of(stack)
-        return self._commit(History((*stack, redo[-1]), redo[:-1]))
+        """Re-apply the most recently undone step (no-op when there is none)."""
+        return self._commit(redone(self._history))
 
     @public()
     def reset(self) -> Snapshot:
-        """Remove every intervention (they can be redone one by one, newest last)."""
-        stack, redo = self._history
-        return self._commit(History((), (*redo, *reversed(stack))))
+        """Remove every intervention (they can be redone step by step, oldest first)."""
+        return self._commit(cleared(self._history))
 
     @public()
     def with_inputs(self, inputs: torch.Tensor) -> Explainer:

@@ -4,6 +4,9 @@ view of NetViz)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -33,12 +36,24 @@ class PairedExplainer(Explainer):
                   patch_input: torch.Tensor | None = None, seed: int | None = None) -> Snapshot:
         """Apply the intervention to both models (the same seed for a resample)."""
         seed = len(self._stack) if seed is None else seed
+        previous = self.other._history
         self.other.intervene(layer, units, mode, value=value, patch_input=patch_input, seed=seed)
         try:
             return super().intervene(layer, units, mode, value=value, patch_input=patch_input, seed=seed)
         except Exception:
-            self.other.undo()
-            self.other._redo.pop()
+            self.other._history = previous  # B as it was: the step is not left half applied
+            raise
+
+    def intervene_all(self, requests: Sequence[dict[str, Any]]) -> Snapshot:
+        """Apply the interventions to both models as one step each (the same seeds)."""
+        requests = [{**request, "seed": request.get("seed", len(self._stack) + i)}
+                    for i, request in enumerate(requests)]
+        previous = self.other._history
+        self.other.intervene_all(requests)
+        try:
+            return super().intervene_all(requests)
+        except Exception:
+            self.other._history = previous
             raise
 
     def undo(self) -> Snapshot:

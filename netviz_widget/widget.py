@@ -75,9 +75,11 @@ class NetViz(widgets.VBox):
         self._expanded: dict[str, set[int]] = {}
         self._layout: view_state.EdgeLayout | None = None
         self._model_version = 0
+        self._drilldown_key: tuple | None = None
         self.view = NetworkView(height=int(height))
         self.plots = OutputPlots(self.class_labels)
-        self._publish(topology=True)
+        self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
+        self._build_topology(self._shown_snapshot())  # the controls' edge slider needs its size
         shipped = len(self._chosen)
         self.controls = ControlPanel(self, self.class_labels, self.explainer.inputs.shape[0], shipped)
         self.view.top_k = min(2000, shipped)
@@ -86,7 +88,6 @@ class NetViz(widgets.VBox):
                                                        "highlight", "height"])
         self._publish()
         self.view.layout = widgets.Layout(flex="1 1 auto", min_width="480px")
-        self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
         self.children = [widgets.HBox([self.view, self.controls.box],
                                       layout=widgets.Layout(width="100%")), self.text, self.plots.widget]
         if self.comparison is not None:
@@ -124,10 +125,20 @@ class NetViz(widgets.VBox):
     def target(self, value: object) -> None:
         self.explainer.target = value
         self._target_spec = value
-        if hasattr(self, "controls"):
-            shown = value if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else -1
-            self.controls.show_target(int(shown))
+        self.controls.show_target(self.target_choice)  # mirrors it; its observer finds it set
         self._publish(topology=True)
+
+    @property
+    def target_choice(self) -> int:
+        """The target as the controls' dropdown shows it: one class index for every input, or
+        -1 (the predicted class, or one target per input)."""
+        spec = self._target_spec
+        return int(spec) if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool) else -1
+
+    @property
+    def circuit_shown(self) -> bool:
+        """Whether the circuit of the shown input is highlighted (`show_circuit`)."""
+        return self._circuit_coverage is not None
 
     @property
     def example(self) -> int:
@@ -139,10 +150,10 @@ class NetViz(widgets.VBox):
         batch = self.explainer.inputs.shape[0]
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < batch:
             raise InputError("example", f"an input index in [0, {batch})", value)
-        if hasattr(self, "controls") and self.controls.example.value != int(value):
-            self.controls.example.value = int(value)  # the slider's observer comes back here
+        if int(value) == self._example:
             return
         self._example = int(value)
+        self.controls.example.value = self._example  # mirrors it; its observer finds it set
         self._publish(topology=True)
 
     @property
@@ -173,7 +184,7 @@ class NetViz(widgets.VBox):
                   value: float | None = None, patch_input: torch.Tensor | None = None,
                   patch_index: int | None = None) -> Snapshot:
         """Intervene on `layer`/`units`, or on the current selection when `layer` is None
-        (one intervention per selected layer). Returns the new Snapshot."""
+        (one intervention per selected layer, all one undo step). Returns the new Snapshot."""
         if patch_index is not None:
             reference = self.explainer.reference
             if not 0 <= patch_index < reference.shape[0]:
@@ -188,8 +199,9 @@ class NetViz(widgets.VBox):
             if not groups:
                 raise GraphError("selection", "selected units (click a unit; shift-click adds)",
                                  "nothing selected")
-            for name, indices in groups.items():
-                self.explainer.intervene(name, indices, mode, value=value, patch_input=patch_input)
+            self.explainer.intervene_all([  # one step: one Undo removes them all
+                {"layer": name, "units": indices, "mode": mode, "value": value, "patch_input": patch_input}
+                for name, indices in groups.items()])
         else:
             self.explainer.intervene(layer, units, mode, value=value, patch_input=patch_input)
         self._publish()
@@ -217,8 +229,7 @@ class NetViz(widgets.VBox):
         """Highlight the circuit of the shown input (the fewest units and edges carrying
         `coverage` of every layer's attribution) and dim the rest; `on=False` clears it."""
         self._circuit_coverage = coverage if on else None
-        if hasattr(self, "controls") and self.controls.show_circuit.value != bool(on):
-            self.controls.show_circuit.value = bool(on)  # its observer sees the state is set
+        self.controls.show_circuit.value = bool(on)  # mirrors it; its observer finds it set
         if not on:
             self.highlight([])
             return None
@@ -266,8 +277,9 @@ class NetViz(widgets.VBox):
             self._publish(topology=True)
 
     # ------------------------------------------------------------------ internals
-    def _guard(self, action: Callable, *args: Any) -> None:
-        """Run a UI action; show any error in the view and the status line, never raise."""
+    def attempt(self, action: Callable, *args: Any) -> None:
+        """Run a UI action (a control's, a view request's): show any error in the view and the
+        status line, never raise."""
         try:
             action(*args)
             self.controls.status.value = ""
@@ -285,20 +297,27 @@ class NetViz(widgets.VBox):
         ids = [i for layer, unit in units for i in self.display.global_ids(layer, [unit])]
         return list(dict.fromkeys(ids))
 
+    def _shown_snapshot(self) -> Snapshot:
+        return self.explainer.snapshot() if self.comparison is None else self.comparison.shown()
+
+    def _build_topology(self, snap: Snapshot) -> None:
+        """Display map, edge layout, shipped edges and the topology trait."""
+        ex = self.explainer
+        self._model_version = ex.model_version  # the model changed: new edge weights
+        image_mode, _ = view_state.image_grid(ex.graph, self.input_image)
+        keep = frozenset({ex.graph.input_layer.name}) if image_mode else frozenset()
+        self.display = DisplayMap.build(ex.graph, self._expanded, keep=keep)
+        self._layout = view_state.EdgeLayout.build(ex.graph, self.display)
+        self._chosen = view_state.select_edges(self._layout, snap, self._example, self.max_edges)
+        self.view.topology = view_state.topology_trait(ex.graph, self.display, self._layout,
+                                                       self._chosen, self.class_labels, self.input_image)
+        self._sync_selection_to_view()
+
     def _publish(self, topology: bool = False) -> None:
         ex = self.explainer
-        snap = ex.snapshot() if self.comparison is None else self.comparison.shown()
+        snap = self._shown_snapshot()
         if topology or self._layout is None or self._model_version != ex.model_version:
-            self._model_version = ex.model_version  # the model changed: new edge weights
-            image_mode, _ = view_state.image_grid(ex.graph, self.input_image)
-            keep = frozenset({ex.graph.input_layer.name}) if image_mode else frozenset()
-            self.display = DisplayMap.build(ex.graph, self._expanded, keep=keep)
-            self._layout = view_state.EdgeLayout.build(ex.graph, self.display)
-            self._chosen = view_state.select_edges(self._layout, snap, self._example, self.max_edges)
-            self.view.topology = view_state.topology_trait(ex.graph, self.display, self._layout,
-                                                           self._chosen, self.class_labels,
-                                                           self.input_image)
-            self._sync_selection_to_view()
+            self._build_topology(snap)
         ablated = sorted(self._node_ids([(i.layer, u) for i in ex.interventions for u in i.units]))
         self._seq += 1
         state = view_state.state_trait(ex.graph, self.display, self._layout, self._chosen,
@@ -310,13 +329,11 @@ class NetViz(widgets.VBox):
         if self._circuit_coverage is not None:
             circuit = ex.circuit(self._example, self._circuit_coverage)
             self.view.highlight = self._node_ids(circuit.unit_pairs())
-        if hasattr(self, "text"):
-            self.text.value = ""  # an old explanation no longer describes the new state
+        self.text.value = ""  # an old explanation no longer describes the new state
         self.plots.update(ex.clean_probabilities()[self._example], snap.probabilities[self._example],
                           ex.history)
-        if hasattr(self, "controls"):
-            self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
-            self._publish_drilldown()
+        self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
+        self._publish_drilldown()
 
     @staticmethod
     def _check_pairs(entries: object) -> list[tuple[str, object]]:
@@ -357,7 +374,7 @@ class NetViz(widgets.VBox):
             self._expanded.setdefault(layer, set()).add(self.display.group_index(layer, unit))
         if groups:
             self._publish(topology=True)
-        self._guard(self._set_selection, list(dict.fromkeys(units)))
+        self.attempt(self._set_selection, list(dict.fromkeys(units)))
 
     def _on_front_end_setting(self, change: dict) -> None:
         """Traits the front end may write are untrusted: refuse bad values visibly and put the
@@ -403,9 +420,16 @@ class NetViz(widgets.VBox):
         units = [(la, u) for la, u in self._selection if self.explainer.graph.layer(la).role != "input"]
         if not units:
             self.view.drilldown = {}
+            self._drilldown_key = None
             return
         layer, unit = units[-1]
+        snap = self.explainer.snapshot()  # the same object while nothing changed (SnapshotCache)
+        key = (layer, unit, self._example, id(snap))
+        if key == self._drilldown_key and self.view.drilldown:
+            return  # cached: the same unit of the same input in the same state
         self.view.drilldown = view_state.drilldown_trait(self.explainer, layer, unit, self._example)
+        self._drilldown_key = key
+        self._drilldown_snapshot = snap  # holds it, so that its id is not reused
 
 
 def _needs_patch(mode: str) -> bool:

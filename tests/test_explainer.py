@@ -223,3 +223,25 @@ def test_per_example_replacements_work_on_batches_of_any_size():
     view = ex.neuron("0", 2)  # the reference (100 rows) sees the 6-row replacements cycled
     assert view.top_examples.shape == (5,)
     assert ex.dataset_scores(chunk_size=7, progress=False).counts.sum() == 100
+
+
+def test_intervene_all_is_one_undo_step():
+    ex = Explainer(ZOO["custom_mlp"](), example_input(ZOO["custom_mlp"](), batch=2))
+    hidden = [layer.name for layer in ex.graph.layers if layer.role == "hidden"][:2]
+    clean = ex.snapshot().outputs["logits"]
+    ex.intervene(hidden[0], [0], "zero")
+    one = ex.snapshot().outputs["logits"]
+    both = ex.intervene_all([{"layer": hidden[0], "units": [1], "mode": "zero"},
+                             {"layer": hidden[1], "units": [0, 1], "mode": "scale", "value": 3.0}])
+    assert len(ex.history) == 3 and not np.allclose(both.outputs["logits"], one)
+    assert np.array_equal(ex.undo().outputs["logits"], one)  # one undo removes both
+    assert len(ex.history) == 1
+    assert np.array_equal(ex.redo().outputs["logits"], both.outputs["logits"])  # one redo, in order
+    assert [h["units"] for h in ex.history] == [[0], [1], [0, 1]]
+    ex.reset()
+    assert np.array_equal(ex.snapshot().outputs["logits"], clean)
+    assert np.array_equal(ex.redo().outputs["logits"], one)  # redone oldest step first
+    with pytest.raises(NetVizError):
+        ex.intervene_all([{"layer": hidden[0], "units": [2], "mode": "zero"},
+                          {"layer": hidden[1], "units": [10**6], "mode": "zero"}])
+    assert len(ex.history) == 1  # a failing request leaves the Explainer as it was
