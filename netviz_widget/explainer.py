@@ -6,9 +6,7 @@ intervention stack with undo/redo, and turns the current state into a `Snapshot`
 
 from __future__ import annotations
 
-import copy
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -19,16 +17,16 @@ from torch import nn
 
 from . import _checks
 from ._calls import AUTO, check_num_threads, choose_threads, intra_op_threads, multiply_adds, public
-from ._history import Entry, History, cleared, fitting_specs, redone, signature, undone
+from ._history import Entry, History, cleared, fitting_specs, redone, undone
+from ._measuring import Measurements
 from ._model_state import evaluation_mode, model_state
-from ._weights import unit_weight
+from ._model_watch import ModelWatch
 from .attribution import path_scores
 from .circuits import Circuit, Path, build_circuit, strongest_paths
-from .errors import InputError, InterventionError, ModelError
+from .errors import InputError, ModelError
 from .graph import LayeredGraph, check_input
-from .interventions import Intervention, intervened, make_intervention
+from .interventions import Intervention
 from .kinds import per_unit
-from .modes import MODE_REGISTRY
 from .neuron import neuron_view
 from .reference import dataset_scores
 from .snapshot import DatasetScores, NeuronView, Snapshot, SnapshotCache
@@ -41,7 +39,7 @@ __all__ = ["Explainer"]
 
 CACHE_BYTES = 256 * 2 ** 20  # default bound of the snapshot cache (fits a laptop)
 
-class Explainer:
+class Explainer(Measurements, ModelWatch):
     """Scores, interventions and drill-downs for `model` on `inputs`, with no UI.
 
     Args:
@@ -370,99 +368,6 @@ class Explainer:
         except BaseException:  # an interrupt landing between the two lines above
             self._history = previous
             raise
-
-    def _measure(self, request: dict[str, Any], stack: Sequence[Entry]) -> Entry:
-        """Resolve a request on top of `stack` and measure its predicted and actual effect."""
-        patch_input, batch = request["patch_input"], self.inputs.shape[0]
-        entry = MODE_REGISTRY.get(request["mode"]) if isinstance(request["mode"], str) else None
-        patches = entry is not None and entry.needs == "patch_input"
-        if patches and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \
-                and patch_input.shape[0] not in (1, batch):
-            raise InterventionError("patch_input", f"one example or one per input ({batch} rows)",
-                                    patch_input)
-        intervention = make_intervention(
-            self.graph, request["layer"], request["units"], request["mode"], value=request["value"],
-            reference=self.reference, patch_input=patch_input, batch_size=batch, seed=request["seed"])
-        context = [entry.intervention for entry in stack]
-        before = self._target_output(context)
-        predicted = self._first_order_effect(intervention, context)
-        after = self._target_output([*context, intervention])
-        return Entry(intervention, predicted, after - before, request)
-
-    def _sync_with_model(self) -> None:
-        """Called at the start of every public call: when the model's parameters, buffers or
-        submodules changed since the last call, refresh the edge weights (and re-trace the graph
-        when a submodule was replaced), forget every cached result, and re-resolve and
-        re-measure the interventions with the new weights. A changed layer structure raises."""
-        state = model_state(self.model)
-        if state == self._seen:
-            return
-        if state[0] == self._seen[0]:  # same modules: the private copy already sees the new
-            # weights; only the edge weights are copies. (No re-trace: torch.fx patches
-            # nn.Module.__call__ for every thread while it traces.)
-            graph = copy.copy(self.graph)
-            graph.blocks = [block if block.module is None else replace(block, weight=unit_weight(
-                self.model.get_submodule(block.module), block.group)) for block in self.graph.blocks]
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the fallback warning was given at construction
-                graph = LayeredGraph.from_module(self.model, self.inputs[:1])
-        if signature(graph) != signature(self.graph):
-            raise ModelError("model", "the layers it had when this Explainer was made "
-                             f"({self.graph!r})", f"{graph!r}",
-                             hint="Its structure changed (a submodule was replaced): make a new "
-                             "Explainer (or NetViz) for it.")
-        old_graph, old_history = self.graph, self._history
-        self.graph = graph
-        self._cache.clear()
-        self._clean_probabilities = None
-        try:
-            self._clean_prediction = self._logits([]).argmax(1)
-            stack: tuple[Entry, ...] = ()
-            for entry in old_history.stack:
-                stack = (*stack, self._measure(entry.request, stack))
-            redo: tuple[Entry, ...] = ()
-            for entry in reversed(old_history.redo):  # redo[-1] applies first, on top of the stack
-                redo = (self._measure(entry.request, (*stack, *reversed(redo))), *redo)
-        except BaseException:
-            self.graph = old_graph  # try again at the next call
-            raise
-        self._history = History(stack, redo)
-        self._seen = state
-        self.model_version += 1
-
-    def _logits(self, interventions: list[Intervention], x: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.inputs if x is None else x
-        with evaluation_mode(self.model), torch.no_grad(), intervened(self.graph, interventions):
-            logits = self.graph.runner.run(x)
-        return _checks.finite_output(logits, "model output")
-
-    def _target_output(self, interventions: list[Intervention]) -> np.ndarray:
-        logits = self._logits(interventions)
-        return logits.gather(1, self._target.unsqueeze(1))[:, 0].cpu().numpy()
-
-    def _activation_and_gradient(self, layer: str, context: Sequence[Intervention] | None = None
-                                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A layer's activation at the inputs and the target output's gradient with respect to
-        it, with `context` (default: the current interventions) applied (both detached)."""
-        tap = self.graph.layer(layer).tap
-        context = self.interventions if context is None else context
-        with evaluation_mode(self.model), torch.enable_grad():
-            x = self.inputs.clone().requires_grad_(True)
-            with intervened(self.graph, context, capture=[tap]) as store:
-                output = self.graph.runner.run(x)
-                activation = store[tap]
-                selected = output.gather(1, self._target.unsqueeze(1)).sum()
-                (gradient,) = torch.autograd.grad(selected, activation)
-        return activation.detach(), gradient.detach()
-
-    def _first_order_effect(self, intervention: Intervention,
-                            context: Sequence[Intervention] | None = None) -> np.ndarray:
-        """Gradient × change: Σ_units ∂F/∂a · (a' − a) at the inputs, per example, on top of
-        `context` (default: the interventions in force)."""
-        activation, gradient = self._activation_and_gradient(intervention.layer, context)
-        change = intervention.apply(activation) - activation
-        return (gradient * change).reshape(change.shape[0], -1).sum(1).cpu().numpy()
 
     def _compute(self, interventions: list[Intervention] | None = None,
                  top: Entry | None = None) -> Snapshot:
