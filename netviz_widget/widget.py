@@ -21,7 +21,7 @@ from .circuits import Circuit
 from .compare_view import Comparison
 from .controls import ControlPanel
 from .display import DisplayMap
-from .errors import GraphError, InputError, NetVizError, describe
+from .errors import GraphError, InputError, NetVizError
 from .explainer import Explainer
 from .explanation import Explanation
 from .modes import MODE_REGISTRY
@@ -29,13 +29,11 @@ from .paired import PairedExplainer
 from .plots import OutputPlots
 from .snapshot import Snapshot
 from .view import NetworkView
+from .view_requests import ViewRequests
 
 __all__ = ["NetViz"]
 
-MAX_SELECTION = 4096
-
-
-class NetViz(widgets.VBox):
+class NetViz(ViewRequests, widgets.VBox):
     """Interactive view of `model` on `inputs` (see `Explainer` for the scoring arguments).
 
     Args:
@@ -334,65 +332,6 @@ class NetViz(widgets.VBox):
                           ex.history)
         self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
         self._publish_drilldown()
-
-    @staticmethod
-    def _check_pairs(entries: object) -> list[tuple[str, object]]:
-        if not isinstance(entries, list) or len(entries) > MAX_SELECTION:
-            raise InputError("selection", f"a list of at most {MAX_SELECTION} [layer, unit] pairs",
-                             entries)
-        for entry in entries:
-            if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
-                raise InputError("selection", "[layer name, unit index] pairs", entry)
-        return [(layer, unit) for layer, unit in entries]
-
-    def _check_units(self, entries: object) -> list[tuple[str, int]]:
-        """Validate [layer, unit index] pairs (unit indices of the model's layers)."""
-        checked = []
-        for layer, unit in self._check_pairs(entries):
-            (index,) = self.explainer.graph.check_units(layer, [unit])
-            checked.append((layer, index))
-        return list(dict.fromkeys(checked))
-
-    def _on_front_end_selection(self, change: dict) -> None:
-        """The view selects display nodes: a unit is selected; a group of a wide layer expands."""
-        if self._syncing:
-            return
-        try:
-            units, groups = [], []
-            for layer, node in self._check_pairs(change["new"]):
-                n_nodes = len(self.display.members[self.explainer.graph.layer(layer).name])
-                if isinstance(node, bool) or not isinstance(node, int) or not 0 <= node < n_nodes:
-                    raise InputError("selection", f"node indices in [0, {n_nodes}) for layer {layer!r}",
-                                     node)
-                members = self.display.members[layer][node]
-                (groups if len(members) > 1 else units).append((layer, int(members[0])))
-        except NetVizError as error:  # untrusted input: refuse it visibly, keep the old state
-            self._show_error(f"Rejected a selection from the view. {error}")
-            self._sync_selection_to_view()
-            return
-        for layer, unit in groups:
-            self._expanded.setdefault(layer, set()).add(self.display.group_index(layer, unit))
-        if groups:
-            self._publish(topology=True)
-        self.attempt(self._set_selection, list(dict.fromkeys(units)))
-
-    def _on_front_end_setting(self, change: dict) -> None:
-        """Traits the front end may write are untrusted: refuse bad values visibly and put the
-        last good value back, so that Python and the view agree."""
-        name, new, old = change["name"], change["new"], change["old"]
-        n_units = self.view.topology.get("n_nodes", 0)
-        valid = {
-            "node_color": lambda v: v in ("score", "activation"),
-            "edge_color": lambda v: v in ("score", "weight"),
-            "top_k": lambda v: isinstance(v, int) and 0 <= v <= self.max_edges,
-            "highlight": lambda v: isinstance(v, list) and len(v) <= n_units and all(
-                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_units for i in v),
-            "height": lambda v: isinstance(v, int) and 120 <= v <= 4000,
-        }[name]
-        if valid(new):
-            return
-        self._show_error(f"Rejected {name} from the view: got {describe(new)}.")
-        self.view.set_trait(name, old)
 
     def _sync_selection_to_view(self) -> None:
         """Show the selected units in the view (as display-node indices)."""
