@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._registry import Registry
 from .errors import GraphError, InputError
 
 __all__ = ["LAYER_KINDS", "LayerKind", "layer_kind", "per_unit", "register_layer_kind", "units_first"]
@@ -39,25 +40,20 @@ class LayerKind:
     edges: str = ""
 
 
-LAYER_KINDS: dict[str, LayerKind] = {}
+LAYER_KINDS: Registry[LayerKind] = Registry(
+    "kind", GraphError, lambda names: f"a registered layer kind ({names}; see register_layer_kind)")
 
 
 def register_layer_kind(kind: LayerKind, replace: bool = False) -> LayerKind:
     """Add `kind` to the registry. Returns it."""
-    if kind.name in LAYER_KINDS and not replace:
-        raise InputError("kind", "a layer kind not registered yet (or replace=True)", kind.name)
     if kind.unit_axis == 0:
         raise InputError("unit_axis", "an axis other than 0 (the batch)", kind.unit_axis)
-    LAYER_KINDS[kind.name] = kind
-    return kind
+    return LAYER_KINDS.register(kind, replace)
 
 
 def layer_kind(name: str) -> LayerKind:
     """The registered kind `name`; a GraphError naming the registered ones otherwise."""
-    if name not in LAYER_KINDS:
-        raise GraphError("kind", f"a registered layer kind ({sorted(LAYER_KINDS)}; see "
-                         "netviz_widget.kinds.register_layer_kind)", name)
-    return LAYER_KINDS[name]
+    return LAYER_KINDS.lookup(name)
 
 
 def units_first(tensor: torch.Tensor, axis: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from ._registry import Registry
 
 if TYPE_CHECKING:
     from .explainer import Explainer
@@ -48,22 +48,17 @@ class AttributionMethod:
         return np.argsort(-(np.abs(values) if self.magnitude else values), kind="stable")
 
 
-METHOD_REGISTRY: dict[str, AttributionMethod] = {}
+METHOD_REGISTRY: Registry[AttributionMethod] = Registry("method")
 
 
 def register_method(entry: AttributionMethod, replace: bool = False) -> AttributionMethod:
     """Add `entry` to the registry. Returns it."""
-    if entry.name in METHOD_REGISTRY and not replace:
-        raise InputError("method", "a name not registered yet (or replace=True)", entry.name)
-    METHOD_REGISTRY[entry.name] = entry
-    return entry
+    return METHOD_REGISTRY.register(entry, replace)
 
 
 def method(name: object) -> AttributionMethod:
     """The registered method `name`; an InputError naming the registered ones otherwise."""
-    if not isinstance(name, str) or name not in METHOD_REGISTRY:
-        raise InputError("method", f"one of {list(METHOD_REGISTRY)}", name)
-    return METHOD_REGISTRY[name]
+    return METHOD_REGISTRY.lookup(name)
 
 
 def _weight_norm(ex: Explainer, layer: str) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._registry import Registry
 from .errors import InputError, InterventionError
 
 __all__ = ["MODE_REGISTRY", "Mode", "Request", "mode", "mode_names", "register_mode"]
@@ -64,24 +65,19 @@ class Mode:
     help: str = ""
 
 
-MODE_REGISTRY: dict[str, Mode] = {}
+MODE_REGISTRY: Registry[Mode] = Registry("mode", InterventionError)
 
 
 def register_mode(entry: Mode, replace: bool = False) -> Mode:
     """Add `entry` to the registry (the controls list it from then on). Returns it."""
-    if entry.name in MODE_REGISTRY and not replace:
-        raise InputError("mode", "a name not registered yet (or replace=True)", entry.name)
     if entry.needs not in (None, "reference", "patch_input"):
         raise InputError("needs", "None, 'reference' or 'patch_input'", entry.needs)
-    MODE_REGISTRY[entry.name] = entry
-    return entry
+    return MODE_REGISTRY.register(entry, replace)
 
 
 def mode(name: object) -> Mode:
     """The registered mode `name`; an InterventionError naming the registered ones otherwise."""
-    if not isinstance(name, str) or name not in MODE_REGISTRY:
-        raise InterventionError("mode", f"one of {mode_names()}", name)
-    return MODE_REGISTRY[name]
+    return MODE_REGISTRY.lookup(name)
 
 
 def mode_names() -> list[str]:
