@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_tabular import _installed
 
 from netviz_widget.datasets import mlp
 from netviz_widget.experiments import bias
 from netviz_widget.explainer import Explainer
 from tests.model_state import assert_unchanged, fingerprint
+from tests.test_tabular import _installed
 
 
 def test_demographic_parity_gap_by_hand():
