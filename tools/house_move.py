@@ -24,24 +24,27 @@ PKG = "netviz_widget"
 TOP = {"__init__", "__main__", "errors", "datasets", "tabular", "_text"}
 ENGINE = {"_registry", "_calls", "_checks", "_history", "_model_state", "_probes", "attribution", "neuron", "reference",
           "explainer", "snapshot", "interventions", "modes", "methods", "kinds", "compare", "paired",
-          "recorder", "recording", "_measuring", "_model_watch"}
+          "recorder", "recording", "_measuring", "_model_watch", "_tokens", "_several"}
 GRAPH = {"graph": "layered", "_fx_walk": "_fx_walk", "_fx_rules": "_fx_rules", "_hook_walk": "_hook_walk",
          "_ops": "_ops", "_origins": "_origins", "_refusals": "_refusals", "_weights": "_weights",
-         "units": "units"}
+         "units": "units", "_token_rules": "_token_rules"}
 ANALYSIS = {"circuits", "explanation", "faithfulness"}
 UI = {"widget", "view", "controls", "plots", "view_state", "export", "report", "compare_view", "replay",
-      "replay_export", "display", "offline_views", "figures", "_serialization", "view_requests"}
+      "replay_export", "display", "offline_views", "figures", "_serialization", "view_requests",
+      "palette", "page_note"}
 
 TESTS = {
     "engine": ["any_network", "atomic", "attribution", "bad_input", "compare", "device", "errors",
                "explainer", "graph", "interventions", "model_changes", "recorder", "refusals",
-               "reliability", "threads", "load", "reprs", "modes", "methods", "kinds", "quadrature"],
+               "reliability", "threads", "load", "reprs", "modes", "methods", "kinds", "quadrature",
+               "several_inputs", "tokens"],
     "analysis": ["circuits", "explain_state", "explanation_text"],
-    "ui": ["widget", "display", "compare_view", "offline_views", "replay", "escaping", "view_state"],
+    "ui": ["widget", "display", "compare_view", "offline_views", "replay", "escaping", "view_state",
+           "view_labels_palette", "page_note", "view_open"],
     "studies": ["backdoor", "bias", "concentration", "error_units", "experiments", "protocol"],
     "": ["package", "tabular", "architecture", "import_graph", "notebooks"],
 }
-TEST_HELPERS = {"zoo", "captum_ref", "model_state", "conftest", "files", "wire", "__init__"}
+TEST_HELPERS = {"zoo", "zoo_sequences", "captum_ref", "model_state", "conftest", "files", "wire", "__init__"}
 
 PACKAGE_DOCS = {
     "engine": '"""The headless engine: graph, probes, interventions, attribution, the Explainer."""\n',
