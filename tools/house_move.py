@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = "netviz_widget"
 
 TOP = {"__init__", "__main__", "errors", "datasets", "tabular", "_text"}
-ENGINE = {"_registry", "_calls", "_checks", "_history", "_model_state", "_probes", "attribution", "neuron", "reference",
-          "explainer", "snapshot", "interventions", "modes", "methods", "kinds", "compare", "paired",
-          "recorder", "recording", "_measuring", "_model_watch", "_tokens", "_several"}
+ENGINE = {"_registry", "_calls", "_checks", "_history", "_model_state", "_probes", "attribution", "neuron",
+          "reference", "explainer", "snapshot", "interventions", "modes", "methods", "kinds", "compare",
+          "paired", "recorder", "recording", "_measuring", "_model_watch", "_tokens", "_several"}
 GRAPH = {"graph": "layered", "_fx_walk": "_fx_walk", "_fx_rules": "_fx_rules", "_hook_walk": "_hook_walk",
          "_ops": "_ops", "_origins": "_origins", "_refusals": "_refusals", "_weights": "_weights",
          "units": "units", "_token_rules": "_token_rules"}
