@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from .jupyter_server import CHROMIUM, CHROMIUM_ARGS, JupyterLab
+from netviz_widget.export import CHROMIUM_ARGS
+
+from .jupyter_server import CHROMIUM, JupyterLab
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
