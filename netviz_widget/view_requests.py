@@ -32,8 +32,9 @@ class ViewRequests:
         return list(dict.fromkeys(checked))
 
     def _on_front_end_selection(self, change: dict) -> None:
-        """The view selects display nodes: a unit is selected; a group of a wide layer expands."""
-        if self._syncing:
+        """The view selects display nodes: a unit is selected; a group of a wide layer expands.
+        A selection equal to the one NetViz holds (its own, shown) is no request."""
+        if change["new"] == self._selection_nodes():
             return
         try:
             units, groups = [], []

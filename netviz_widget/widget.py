@@ -67,7 +67,6 @@ class NetViz(ViewRequests, widgets.VBox):
         self._example = 0
         self._seq = 0
         self._selection: list[tuple[str, int]] = []
-        self._syncing = False
         self._target_spec = target
         self._circuit_coverage: float | None = None
         self._expanded: dict[str, set[int]] = {}
@@ -333,14 +332,13 @@ class NetViz(ViewRequests, widgets.VBox):
         self.controls.refresh(self._selection, ex.history, ex.can_undo, ex.can_redo)
         self._publish_drilldown()
 
+    def _selection_nodes(self) -> list[list]:
+        """The selection as the view shows it: [layer, display-node index] pairs."""
+        return [[layer, int(self.display.node_of[layer][unit])] for layer, unit in self._selection]
+
     def _sync_selection_to_view(self) -> None:
-        """Show the selected units in the view (as display-node indices)."""
-        self._syncing = True
-        try:
-            self.view.selection = [[layer, int(self.display.node_of[layer][unit])]
-                                   for layer, unit in self._selection]
-        finally:
-            self._syncing = False
+        """Show the selected units in the view (its observer then finds the selection it holds)."""
+        self.view.selection = self._selection_nodes()
 
     def _set_selection(self, selection: list[tuple[str, int]]) -> None:
         grouped = {(layer, self.display.group_index(layer, unit)) for layer, unit in selection
