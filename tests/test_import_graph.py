@@ -47,8 +47,9 @@ def imports(path: Path, modules: set[str]) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            found.add(target)
-            found.update(f"{target}.{alias.name}" for alias in node.names)
+            # `from package import module` depends on the module; `from module import name` on it
+            found.update(f"{target}.{alias.name}" if f"{target}.{alias.name}" in modules else target
+                         for alias in node.names)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
