@@ -24,17 +24,6 @@ _CONTROLS = """
 _SCRIPT = """
 <script type="application/json" id="netviz-replay-frames">$frames</script>
 <script type="module">
-const decode = (value) => {
-  if (Array.isArray(value)) return value.map(decode);
-  if (value && typeof value === "object") {
-    if (typeof value.__b64__ === "string") {
-      const bytes = Uint8Array.from(atob(value.__b64__), (c) => c.charCodeAt(0));
-      return new DataView(bytes.buffer);
-    }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
-  }
-  return value;
-};
 const data = JSON.parse(document.getElementById("netviz-replay-frames").textContent);
 const slider = document.getElementById("netviz-replay-slider");
 const label = document.getElementById("netviz-replay-step");
@@ -45,6 +34,7 @@ const model = await new Promise((resolve) => {
   const wait = () => (window.netvizModel ? resolve(window.netvizModel) : requestAnimationFrame(wait));
   wait();
 });
+const decode = window.netvizDecode; // the standalone page's (set before its model)
 const show = (i) => {
   model.set("state", { ...decode(data.frames[i]), seq: ++seq });
   label.textContent = `step ${data.steps[i]} (${i + 1}/${data.frames.length})`;
