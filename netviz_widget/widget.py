@@ -301,7 +301,7 @@ class NetViz(widgets.VBox):
         ablated = sorted(self._node_ids([(i.layer, u) for i in ex.interventions for u in i.units]))
         self._seq += 1
         state = view_state.state_trait(ex.graph, self.display, self._layout, self._chosen,
-                                       snap, self._example, self._seq, ablated)
+                                       snap, self._example, self._seq, ablated, self.class_labels)
         if self.comparison is not None:
             state["compare"] = self.comparison.state(self.display, self._layout, self._chosen, self._example)
         self.view.state = state
