@@ -4,6 +4,7 @@
 import { edgeCommands, HALF, nodeCommands } from "./drawing.js";
 import { bucketEdges } from "./edges.js";
 import { paintCommands } from "./paint.js";
+import { placeText } from "./textlayer.js";
 
 const HIGHLIGHT_BOLD_MAX = 200; // highlighted lines drawn 1.6 px wide, at most
 
@@ -18,7 +19,9 @@ export class Renderer {
     this.edgesCanvas = makeCanvas("netviz-edges");
     this.nodesCanvas = makeCanvas("netviz-nodes");
     this.overlayCanvas = makeCanvas("netviz-overlay");
-    container.append(this.edgesCanvas, this.nodesCanvas, this.overlayCanvas);
+    this.textLayer = document.createElement("div");
+    this.textLayer.className = "netviz-text";
+    container.append(this.edgesCanvas, this.nodesCanvas, this.overlayCanvas, this.textLayer);
     this.width = 0;
     this.height = 0;
     this.dpr = 1;
@@ -92,10 +95,13 @@ export class Renderer {
     this.edgesCanvas.style.transform = `translate(${dx}px, ${dy}px) scale(${s})`;
   }
 
-  /** Draw units coloured by `values` (scores or activations), ring = activation (drawing.js). */
+  /** Draw units coloured by `values` (scores or activations), ring = activation, and the output
+   * labels as HTML over the canvas (drawing.js, textlayer.js). */
   drawNodes(scene, t, values, colors) {
     const ctx = this.context(this.nodesCanvas, t);
-    paintCommands(ctx, nodeCommands(scene, values, { k: t.k, colors }));
+    const commands = nodeCommands(scene, values, { k: t.k, colors });
+    paintCommands(ctx, commands.filter((c) => c.type !== "text"));
+    placeText(this.textLayer, commands.filter((c) => c.type === "text"), t);
   }
 
   /** Highlights: edges of the hovered and selected units, rings around them. */
