@@ -171,6 +171,12 @@ def selected(runs: list[dict], kind: str) -> dict[str, list[dict]]:
     return out
 
 
+def swept(runs: list[dict], kind: str | None = None) -> dict[str, list[float]]:
+    """Arm → the strengths present in `runs` (of shortcut `kind` if given), in `STRENGTHS` order."""
+    return {arm: sorted({r["strength"] for r in runs if r["arm"] == arm and kind in (None, r["kind"])})
+            for arm in STRENGTHS if any(r["arm"] == arm for r in runs)}
+
+
 def summarise(runs: list[dict]) -> str:
     """Markdown per shortcut: the finder's quality, the selected arms against the IG prior (paired,
     Holm), and test accuracy vs strength."""
@@ -206,7 +212,7 @@ def summarise(runs: list[dict]) -> str:
                   "", markdown_table([*headers, "strength chosen (× seeds)", "|IG| share on the true region"],
                                      rows), ""]
         sweep_rows = []
-        for arm, values in STRENGTHS.items():
+        for arm, values in swept(runs, kind).items():
             for s in values:
                 if arm not in chosen:
                     continue
@@ -231,11 +237,13 @@ def plot(runs: list[dict], path: Path) -> Path | None:
     except ImportError:
         return None
     kinds = [k for k in KINDS if any(r["kind"] == k for r in runs)]
-    figure, axes = plt.subplots(len(kinds), len(STRENGTHS), figsize=(10, 2.7 * len(kinds)), squeeze=False)
+    arms = swept(runs)
+    figure, axes = plt.subplots(len(kinds), len(arms), figsize=(2 * len(arms), 2.7 * len(kinds)),
+                                squeeze=False)
     for i, kind in enumerate(kinds):
         reference = {arm: np.mean([r["test_accuracy"] for r in runs if r["kind"] == kind and r["arm"] == arm])
                      for arm in ("plain", "oracle")}
-        for j, (arm, values) in enumerate(STRENGTHS.items()):
+        for j, (arm, values) in enumerate(arms.items()):
             ax = axes[i][j]
             if not any(r["kind"] == kind and r["arm"] == arm for r in runs):
                 ax.axis("off")
@@ -264,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--finder", choices=["ig", "gradient"], default="ig", help="map of the finder (ig)")
     parser.add_argument("--arms", nargs="+", default=list(STRENGTHS), choices=list(STRENGTHS))
-    parser.add_argument("--strength", type=float, default=None, help="one strength for every arm (sweep)")
+    parser.add_argument("--strength", type=float, nargs="+", default=None,
+                        help="the strengths swept for every arm named by --arms (default: each arm's own)")
     parser.add_argument("--no-oracle", action="store_true")
     parser.add_argument("--name", default="shortcut", help="output file stem (shortcut)")
     parser.add_argument("--from-json", type=Path, default=None,
@@ -273,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json is not None:
         return report_from_json(args.from_json, args.out, args.name, summarise, plot)
     start = time.perf_counter()
-    strengths = {arm: STRENGTHS[arm] if args.strength is None else (args.strength,) for arm in args.arms}
+    strengths = {arm: STRENGTHS[arm] if args.strength is None else tuple(args.strength) for arm in args.arms}
     runs = run(args.seeds, tuple(args.kinds), n_train=args.n_train, epochs=args.epochs, strengths=strengths,
                finder=args.finder, oracle=not args.no_oracle)
     args.out.mkdir(parents=True, exist_ok=True)
