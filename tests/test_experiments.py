@@ -216,10 +216,28 @@ def test_penalties_vanish_when_the_model_ignores_the_region():
     mask = shortcut.corner_masks()[0].float()
     assert prior.ig_penalty(model, x, y, mask).item() > 0
     assert prior.input_gradient_penalty(model, x, mask).item() > 0
+    assert prior.eg_penalty(model, x, y, mask).item() > 0
     with torch.no_grad():
         model.fc1.weight.view(16, 1, 28, 28)[:, mask.bool()] = 0.0
     assert prior.ig_penalty(model, x, y, mask).item() == pytest.approx(0.0, abs=1e-12)
     assert prior.input_gradient_penalty(model, x, mask).item() == pytest.approx(0.0, abs=1e-12)
+    assert prior.eg_penalty(model, x, y, mask).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_eg_penalty_is_exact_on_a_linear_model():
+    # f linear: the gradient is W[y] at every point, so EG = (x − x') · W[y] whatever α is
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    x = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 3, 4, 5])
+    mask = shortcut.corner_masks()[1].float()
+    torch.manual_seed(7)
+    penalty = prior.eg_penalty(model, x, y, mask)
+    torch.manual_seed(7)
+    baseline = x[torch.randperm(6)]
+    eg = (x - baseline) * model[1].weight[y].detach().reshape(6, 1, 28, 28)
+    torch.testing.assert_close(penalty, (eg.pow(2) * mask).flatten(1).sum(1).mean(), rtol=1e-5, atol=1e-8)
+    penalty.backward()  # differentiable in the weights
+    assert model[1].weight.grad is not None and model[1].weight.grad.abs().sum() > 0
 
 
 def test_resample_region_moves_only_the_region():

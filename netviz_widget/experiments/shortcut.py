@@ -8,8 +8,9 @@ Two shortcuts, each present in training and validation and absent (random) at te
 
 Per seed: a plain MLP is trained; the tool *finds* the region it leans on from validation
 attributions (`attribution_prior.find_region`, no location given); then arms are trained over a
-sweep of strengths — the IG prior on the found region (the tool's path), the input-gradient
-penalty (RRR) on the same region, weight decay, dropout — each arm's strength selected on
+sweep of strengths — the IG prior on the found region (the tool's path), the expected-gradients
+prior (Erion et al. 2021) and the input-gradient penalty (RRR) on the same region, weight decay,
+dropout — each arm's strength selected on
 validation images whose found region is resampled from other images (the tool's resample
 intervention); and an oracle trained with random swatches / random brightness. Reported: test
 accuracy (shortcut random) per arm, paired tests with Holm's correction, accuracy vs strength,
@@ -31,6 +32,7 @@ from .._calls import small_work_threads
 from . import fashion
 from .attribution_prior import (
     attribution_map,
+    eg_penalty,
     find_region,
     ig_penalty,
     input_gradient_penalty,
@@ -44,7 +46,8 @@ KINDS = ("swatch", "brightness")
 STRENGTHS = {"IG prior (found region)": (1.0, 10.0, 100.0),
              "input-gradient penalty (found region)": (1.0, 10.0, 100.0),
              "weight decay": (1e-4, 1e-3, 1e-2), "dropout": (0.25, 0.5, 0.75),
-             "IG prior (true region)": (1.0, 10.0, 100.0)}
+             "IG prior (true region)": (1.0, 10.0, 100.0),
+             "EG prior (found region)": (10.0, 100.0, 1000.0)}
 GIVEN = "IG prior (true region)"  # the region given, not found: the swatch only
 WIDTHS = (784, 128, 10)
 SWATCH = 4
@@ -95,6 +98,9 @@ def train_arm(arm: str, strength: float, data: dict, mask: torch.Tensor, seed: i
     if arm.startswith("IG prior") and mask.any():
         def penalty(m, xb, yb):
             return strength * ig_penalty(m, xb, yb, weight)
+    elif arm.startswith("EG prior") and mask.any():
+        def penalty(m, xb, yb):
+            return strength * eg_penalty(m, xb, yb, weight)
     elif arm.startswith("input-gradient") and mask.any():
         def penalty(m, xb, yb):
             return strength * input_gradient_penalty(m, xb, weight)
