@@ -267,6 +267,25 @@ def test_found_region_strength_is_swept_and_selected_on_its_own_validation():
     assert "| IG prior (found region) | 1000 |" in shortcut.summarise(runs)
 
 
+def test_from_json_merges_runs_of_other_arms_keeping_shared_rows_once(tmp_path):
+    import json
+    row = {"seed": 0, "kind": "swatch", "strength": 0.0, "test_accuracy": 0.7, "val_resampled_accuracy": 0.8,
+           "true_region_share": 0.1, "found_pixels": 30, "precision": 1.0, "recall": 0.5, "iou": 0.5}
+    plain = [{**row, "seed": seed, "arm": "plain"} for seed in range(2)]
+    ig = [{**row, "seed": seed, "arm": "IG prior (found region)", "strength": 10.0, "test_accuracy": 0.75}
+          for seed in range(2)]
+    eg = [{**row, "seed": seed, "arm": "EG prior (found region)", "strength": 100.0, "test_accuracy": 0.76}
+          for seed in range(2)]
+    for name, runs in (("a", plain + ig), ("b", plain + eg)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"config": {"run": name}, "runs": runs}))
+    shortcut.main(["--from-json", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out",
+                   str(tmp_path), "--name", "merged"])
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    assert len(merged["runs"]) == 6 and merged["config"] == {"merged": [{"run": "a"}, {"run": "b"}]}
+    table = (tmp_path / "merged.md").read_text()
+    assert "| EG prior (found region) | 0.760" in table and "| IG prior (found region) | 0.750" in table
+
+
 def test_ssim_and_the_zero_pixel_artefact():
     rng = np.random.default_rng(0)
     a = rng.random((28, 28))

@@ -282,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the strengths swept for every arm named by --arms (default: each arm's own)")
     parser.add_argument("--no-oracle", action="store_true")
     parser.add_argument("--name", default="shortcut", help="output file stem (shortcut)")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="rewrite the tables (and figure) from earlier runs' JSON instead of running "
+                             "(several: merged, shared rows once)")
     args = parser.parse_args(argv)
     if args.from_json is not None:
         return report_from_json(args.from_json, args.out, args.name, summarise, plot)
