@@ -212,11 +212,15 @@ class _Walker(Rules):
         culprit, reason, workaround = self.lost[node]
         return refuse(culprit, self.gm, reason, workaround)
 
-    def new_layer(self, node: fx.Node, name: str, kind: str) -> str:
+    def new_layer(self, node: fx.Node, name: str, kind: str, axis: int = 1) -> str:
+        """A unit layer at `node`; `axis` -1: token-wise units on the last axis (its shape is
+        then recorded as the engine sees it, (units, positions...))."""
         name = self._unique(name)
         shape = shape_of(node)
+        if axis != 1 and len(shape) > 2:
+            shape = (shape[0], shape[-1], *shape[1:-1])
         self.layers[name] = _LayerDraft(name, kind, shape[1], shape[1:], node, node)
-        self.origin[node] = Origin.whole(name, shape[1])
+        self.origin[node] = Origin.whole(name, shape[1], 1 if len(shape) == 2 else axis)
         return name
 
     def add_block(self, src: str, dst: str, **fields: object) -> None:
@@ -256,7 +260,10 @@ class _Walker(Rules):
                       None if b.get("partner_key") is None else b["partner_key"].name)
             for b in blocks
         ]
-        return layers, edge_blocks, FxRunner(self.gm, names)
+        by_name = {node.name: node for node in probe_nodes}
+        axes = {name: self.origin[by_name[name]].axis for name in names
+                if by_name[name] in self.origin and len(shape_of(by_name[name]) or ()) > 2}
+        return layers, edge_blocks, FxRunner(self.gm, names, axes)
 
     def _ancestors(self, layer: str) -> set[str]:
         seen, stack = {layer}, [layer]

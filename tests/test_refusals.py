@@ -120,9 +120,10 @@ CASES = [
     (TiedAutoencoder, (2, 4), r"got 'F\.linear'",
      here(r"return F\.linear.*") + r": a functional call using the weight 'encode\.weight'"),
     (TokenWise, (2, 5, 3), r"got \"Linear 'fc'\"",
-     r"a Linear applied to a 3-d tensor \(\d+, 5, 3\) \(token-wise\) is not supported yet"),
-    (Permuted, (2, 3, 5), r"got 'Tensor\.permute'",
-     here(r"h = self\.conv\(x\)\.permute\(0, 2, 1\)") + r": it moves the unit axis"),
+     r"a Linear over the last axis of a 3-d tensor \(\d+, 5, 3\) whose units are on axis 1.*"
+     r"Workaround: for a token-wise Linear, pass \(batch, features, positions\)"),
+    (Permuted, (2, 3, 5), r"got 'Tensor\.reshape'",  # the permute makes units token-wise
+     here(r"return self\.fc\(h\.reshape\(-1, 4\)\)") + r": it reshapes token-wise units"),
     (Stacked, (2, 3), r"got 'torch\.stack'", "it combines the units of several layers"),
     (Difference, (2, 3), r"got 'operator\.sub'", "it combines the units of several layers"),
     (ScalarGate, (2, 3), r"got 'Tensor\.mean'", here(r"return self\.main.*") + ": it changes the unit axis"),
