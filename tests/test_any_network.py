@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from captum.attr import IntegratedGradients, LayerConductance
+from captum.attr import IntegratedGradients, LayerConductance, LayerIntegratedGradients
 from model_state import assert_unchanged, fingerprint
 from torch import nn
 from zoo import FAMILIES
@@ -91,9 +91,15 @@ def test_graph_has_the_expected_blocks_and_output_function(family):
 
 def test_input_ig_equals_captum(family):
     _name, model, ex = family
-    expected = IntegratedGradients(logits_twin(model)).attribute(
-        ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target, n_steps=N_STEPS + 1,
-        method="gausslegendre").detach().numpy()
+    if ex.tokens is not None:  # token ids: IG on the embedding output, as Captum's LIG
+        embedding = model.get_submodule(ex._front.embedding_name)
+        expected = LayerIntegratedGradients(model, embedding).attribute(
+            ex.tokens, baselines=torch.zeros_like(ex.tokens), target=ex.target,
+            n_steps=N_STEPS + 1, method="gausslegendre").detach().movedim(-1, 1).numpy()
+    else:
+        expected = IntegratedGradients(logits_twin(model)).attribute(
+            ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target,
+            n_steps=N_STEPS + 1, method="gausslegendre").detach().numpy()
     got = ex.snapshot().input_scores
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7 * np.abs(expected).max())
 
@@ -115,7 +121,7 @@ def test_every_layer_conductance_equals_captum(family):
 def test_edges_into_each_layer_add_up_to_its_pre_activation_conductance(family):
     name, model, ex = family
     snap = ex.snapshot()
-    twin = logits_twin(model)
+    twin = logits_twin(model) if ex.tokens is None else ex.graph.model  # ids: from the embedding on
     for layer in ex.graph.layers[1:]:
         blocks = ex.graph.blocks_into(layer.name)
         into = sum(snap.edge_scores[(b.src, b.dst)].sum(axis=2) for b in blocks)
@@ -161,7 +167,7 @@ def test_explain_circuit_and_the_view_run(family):
     assert ex.circuit().units
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        view = NetViz(model, ex.inputs, n_steps=2)
+        view = NetViz(model, ex.inputs if ex.tokens is None else ex.tokens, n_steps=2)
     assert view.explainer.graph.output_layer.n_units == ex.graph.output_layer.n_units
 
 

@@ -10,7 +10,7 @@ from model_state import assert_unchanged, fingerprint
 from torch import nn
 
 from netviz_widget import Explainer, LayeredGraph
-from netviz_widget.errors import GraphError, InputError
+from netviz_widget.errors import GraphError
 
 SUPPORTED = r"expected operations NetViz can draw \(Linear and Conv1d/2d/3d layers"
 
@@ -151,11 +151,26 @@ def test_several_inputs_are_refused_with_a_workaround():
         LayeredGraph.from_module(TwoInputs(), torch.rand(2, 3))
 
 
-def test_token_ids_into_an_embedding_say_so():
+def test_flattened_token_embeddings_say_so():
+    # token ids are explained from the embedding on; flattening (positions × dims) is refused
     model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
-    with pytest.raises(InputError, match=r"token-id inputs into an nn\.Embedding are not supported "
-                       r"yet.*Workaround: explain the model from the embedding output on"):
+    with pytest.raises(GraphError, match=r"Flatten '1'.*it reshapes token-wise units \(1, 3, 4\) "
+                       r"to \(1, 12\)\. Workaround: reduce over the positions"):
         Explainer(model, torch.randint(0, 10, (2, 3)))
+
+
+def test_token_ids_that_do_not_enter_an_embedding_first_say_so():
+    class Offset(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding, self.head = nn.Embedding(10, 4), nn.Linear(4, 2)
+
+        def forward(self, ids):
+            return self.head(self.embedding(ids + 1).mean(1))
+
+    with pytest.raises(GraphError, match=r"token ids that go straight into one nn\.Embedding, got "
+                       r"'ids used by operator\.add'"):
+        Explainer(Offset(), torch.randint(0, 8, (2, 3)))
 
 
 def test_untraceable_models_refuse_unknown_families_by_module_name():

@@ -53,9 +53,41 @@ class ConvThenTokens(nn.Module):
         return self.head(h.amax(2))
 
 
+class EmbeddingBag(nn.Module):
+    """Token ids → embedding → token-wise Linear → mean over positions (fastText-like)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(20, 6, padding_idx=0)
+        self.fc, self.head = nn.Linear(6, 8), nn.Linear(8, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.fc(self.embedding(ids))).mean(1))
+
+
+class EmbeddingConv(nn.Module):
+    """Token ids → embedding → Conv1d over positions (Kim's text CNN) → max over time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(20, 5, padding_idx=0)
+        self.conv = nn.Conv1d(5, 4, 3, padding=1)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(self.embedding(ids).transpose(1, 2)))
+        return self.head(h.amax(2))
+
+
+def _ids(batch: int, positions: int) -> torch.Tensor:
+    return torch.randint(1, 20, (batch, positions), generator=torch.Generator().manual_seed(1))
+
+
 def sequence_families(seeded, rand) -> dict:
     """name: (builder, input batch of 3) for the zoo's FAMILIES."""
     return {
+        "embedding_bag": (seeded(EmbeddingBag), lambda: _ids(3, 6)),
+        "embedding_conv": (seeded(EmbeddingConv), lambda: _ids(3, 7)),
         "token_mlp": (seeded(TokenMLP), lambda: rand(3, 5, 7)),
         "token_residual": (seeded(TokenResidual), lambda: rand(3, 4, 6)),
         "conv_then_tokens": (seeded(ConvThenTokens), lambda: rand(3, 3, 9)),
