@@ -77,8 +77,8 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
     if n_inputs != 1:
         raise GraphError("model", "a forward that takes one input tensor",
                          f"a forward with {n_inputs} inputs",
-                         hint="Several inputs are not supported yet. Workaround: wrap the model "
-                         "in a module whose forward takes one tensor and splits it.")
+                         hint="Give Explainer / NetViz the inputs as a tuple (a, b): they are "
+                         "packed along axis 1 and the forward is traced with one packed input.")
     activation = _strip_final_activation(gm)
     try:
         ShapeProp(gm).propagate(x)

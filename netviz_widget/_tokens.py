@@ -80,3 +80,5 @@ class TokenFront:
         if isinstance(value, torch.Tensor) and not torch.is_floating_point(value):
             return self.embed(argument, value)
         return value
+
+    convert = embed_if_ids

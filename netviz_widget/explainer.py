@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _checks, _tokens
+from . import _checks, _several, _tokens
 from ._calls import AUTO, check_num_threads, choose_threads, intra_op_threads, multiply_adds, public
 from ._history import Entry, History, fitting_specs, signature
 from ._model_state import evaluation_mode, model_state
@@ -44,7 +44,10 @@ class Explainer:
 
     Args:
         model: any small torch network (Linear / Conv1d / Conv2d units). Never changed.
-        inputs: a batch of inputs (batch, ...).
+        inputs: a batch of inputs (batch, ...); a tuple ``(a, b, ...)`` for ``forward(a, b, ...)``
+            (packed along axis 1 into `inputs`, see `split_inputs`); or token ids (batch,
+            positions) for a model whose input enters an ``nn.Embedding`` (then `tokens` holds
+            the ids and `inputs` their embedding, (batch, dims, positions)).
         target: output index to explain: an int, one per input, or None for the predicted
             class of the clean model (fixed at construction so effects compare like with like).
         baseline: integration baseline: None (zeros), "mean" (the reference mean), or a tensor
@@ -81,14 +84,19 @@ class Explainer:
         _checks.supported_model(model)
         _checks.supported_dtype("inputs", inputs)
         self.tokens: torch.Tensor | None = None  # token ids, when the inputs are ids
-        self._front: _tokens.TokenFront | None = None
-        if _tokens.is_token_batch(inputs, model):
+        self._front: _tokens.TokenFront | _several.PackedInputs | None = None
+        if _several.is_several(inputs):
+            self._front = _several.PackedInputs(model, inputs)
+            inputs = self._front.pack("inputs", inputs)
+            reference = self._front.convert("reference", reference)
+            baseline = self._front.convert("baseline", baseline)
+        elif _tokens.is_token_batch(inputs, model):
             self._front = _tokens.TokenFront(model)
             self.tokens = inputs.detach().clone()
             self._token_reference = reference
             inputs = self._front.embed("inputs", inputs)
-            reference = self._front.embed_if_ids("reference", reference)
-            baseline = self._front.embed_if_ids("baseline", baseline)
+            reference = self._front.convert("reference", reference)
+            baseline = self._front.convert("baseline", baseline)
         self.n_steps = _checks.n_steps(n_steps)
         self.device = model_device
         self.lock = self._lock = threading.RLock()  # hold `lock` to make several calls one unit
@@ -367,7 +375,7 @@ class Explainer:
         """Resolve a request on top of `stack` and measure its predicted and actual effect."""
         patch_input, batch = request["patch_input"], self.inputs.shape[0]
         if self._front is not None:
-            patch_input = self._front.embed_if_ids("patch_input", patch_input)
+            patch_input = self._front.convert("patch_input", patch_input)
         if request["mode"] == "patch" and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \
                 and patch_input.shape[0] not in (1, batch):
             raise InterventionError("patch_input", f"one example or one per input ({batch} rows)",
@@ -380,6 +388,14 @@ class Explainer:
         predicted = self._first_order_effect(intervention, context)
         after = self._target_output([*context, intervention])
         return Entry(intervention, predicted, after - before, request)
+
+    def split_inputs(self, values: np.ndarray | torch.Tensor) -> tuple:
+        """The per-input parts of an input-shaped array (e.g. ``snapshot().input_scores``) for a
+        model given several inputs as a tuple (they are packed along axis 1); a 1-tuple of
+        `values` otherwise."""
+        if isinstance(self._front, _several.PackedInputs):
+            return self._front.split(values)
+        return (values,)
 
     def _graph_model(self, model: nn.Module) -> nn.Module:
         """What the graph is built from: the model, or for token ids the model from its
@@ -402,7 +418,9 @@ class Explainer:
         state = model_state(self.model)
         if state == self._seen:
             return
-        if self._front is not None:  # the embedding's weights may have changed
+        if state[0] != self._seen[0] and isinstance(self._front, _several.PackedInputs):
+            self._front = _several.PackedInputs(self.model, self._front.split(self.inputs[:1]))
+        if self.tokens is not None:  # the embedding's weights may have changed
             if state[0] != self._seen[0]:
                 self._front = _tokens.TokenFront(self.model)
             self._embed_tokens()

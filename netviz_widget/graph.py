@@ -218,8 +218,8 @@ def check_input(argument: str, x: object, model: nn.Module | None = None,
     if not isinstance(x, torch.Tensor):
         if isinstance(x, (tuple, list, dict)) and any(isinstance(v, torch.Tensor) for v in
                                                       (x.values() if isinstance(x, dict) else x)):
-            hint = ("Several inputs are not supported yet. Workaround: wrap the model in a module "
-                    "whose forward takes one tensor and splits it.")
+            hint = ("Several inputs go to Explainer / NetViz as a tuple (a, b) of tensors that "
+                    "agree in every axis but axis 1 (they are packed along it).")
         elif hasattr(x, "__array__"):
             hint = "Convert with torch.as_tensor(x, dtype=torch.float32)."
         else:

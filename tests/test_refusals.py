@@ -146,8 +146,8 @@ def test_refusal_names_the_operation_source_line_and_a_workaround(build, shape, 
 
 def test_several_inputs_are_refused_with_a_workaround():
     with pytest.raises(GraphError, match=r"expected a forward that takes one input tensor, got "
-                       r"'a forward with 2 inputs'\. Several inputs are not supported yet\. "
-                       r"Workaround: wrap the model"):
+                       r"'a forward with 2 inputs'\. Give Explainer / NetViz the inputs as a "
+                       r"tuple \(a, b\)"):
         LayeredGraph.from_module(TwoInputs(), torch.rand(2, 3))
 
 
