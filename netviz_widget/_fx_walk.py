@@ -67,6 +67,10 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
         graph = tracer.trace(model, concrete_args=_optional_arguments(model))
     except Exception as error:  # fx raises many types for untraceable code
         raise TraceFailure(f"{type(error).__name__}: {error}") from error
+    # a model rewritten by _tokens / _several: its nodes' source lines are the user's, not ours
+    known = getattr(getattr(model, "graph", None), "_netviz_stack_traces", {})
+    for node in graph.nodes if stack_traces else ():
+        node.stack_trace = known.get(node.name, node.stack_trace)
     try:
         gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
     except SyntaxError as error:  # fx cannot generate code for some module names (quotes)

@@ -42,6 +42,7 @@ class PackedInputs:
                     and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         try:
             tracer = fx.Tracer()
+            tracer.record_stack_traces = True  # the user's source lines, for refusals later
             graph = tracer.trace(model, concrete_args=optional or None)
         except Exception as error:  # fx raises many types for untraceable code
             raise GraphError("model", "a forward torch.fx can trace (for several inputs)",
@@ -63,6 +64,7 @@ class PackedInputs:
             graph.erase_node(placeholder)
         graph.lint()
         self.rest = fx.GraphModule(tracer.root, graph, f"{type(model).__name__}Packed")
+        graph._netviz_stack_traces = {n.name: n.stack_trace for n in graph.nodes if n.stack_trace}
         self._model = model
 
     def _check(self, argument: str, inputs: tuple, model: nn.Module) -> list[torch.Tensor]:

@@ -33,6 +33,7 @@ class TokenFront:
 
         try:
             tracer = fx.Tracer()
+            tracer.record_stack_traces = True  # the user's source lines, for refusals later
             graph = tracer.trace(model, concrete_args=_optional_arguments(model))
         except Exception as error:  # fx raises many types for untraceable code
             raise GraphError("model", "a forward torch.fx can trace (for token-id inputs)",
@@ -63,6 +64,7 @@ class TokenFront:
         graph.erase_node(ids)
         graph.lint()
         self.rest = fx.GraphModule(tracer.root, graph, f"{type(model).__name__}FromEmbedding")
+        graph._netviz_stack_traces = {n.name: n.stack_trace for n in graph.nodes if n.stack_trace}
 
     def embed(self, argument: str, ids: torch.Tensor) -> torch.Tensor:
         """(batch, dims, positions) embedding of token ids (batch, positions)."""

@@ -184,3 +184,20 @@ def test_untraceable_models_refuse_unknown_families_by_module_name():
             pytest.raises(GraphError, match=r"LSTM 'lstm' \(torch\.fx could not trace the model, so "
                           r"no source line is known\): recurrent layers are not drawn as units yet"):
         LayeredGraph.from_module(Untraceable(), torch.rand(2, 5, 3))
+
+
+def test_a_refusal_after_an_embedding_names_the_users_source_line():
+    class TinyTransformer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(10, 8, padding_idx=0)
+            self.encoder = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, ids):
+            return self.head(self.encoder(self.embedding(ids)).mean(1))
+
+    with pytest.raises(GraphError, match=r"TransformerEncoderLayer 'encoder' at test_refusals\.py:\d+ "
+                       r"in forward: `return self\.head\(self\.encoder\(self\.embedding\(ids\)\)"
+                       r"\.mean\(1\)\)`: attention heads are not drawn as units yet"):
+        Explainer(TinyTransformer(), torch.randint(1, 10, (2, 5)))
