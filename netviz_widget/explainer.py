@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _checks
+from . import _checks, _several, _tokens
 from ._calls import AUTO, check_num_threads, choose_threads, intra_op_threads, multiply_adds, public
 from ._history import Entry, History, fitting_specs, signature
 from ._model_state import evaluation_mode, model_state
@@ -44,7 +44,10 @@ class Explainer:
 
     Args:
         model: any small torch network (Linear / Conv1d / Conv2d units). Never changed.
-        inputs: a batch of inputs (batch, ...).
+        inputs: a batch of inputs (batch, ...); a tuple ``(a, b, ...)`` for ``forward(a, b, ...)``
+            (packed along axis 1 into `inputs`, see `split_inputs`); or token ids (batch,
+            positions) for a model whose input enters an ``nn.Embedding`` (then `tokens` holds
+            the ids and `inputs` their embedding, (batch, dims, positions)).
         target: output index to explain: an int, one per input, or None for the predicted
             class of the clean model (fixed at construction so effects compare like with like).
         baseline: integration baseline: None (zeros), "mean" (the reference mean), or a tensor
@@ -80,6 +83,20 @@ class Explainer:
                              "moved)", str(device), hint=f"Move the model first: model.to({str(device)!r}).")
         _checks.supported_model(model)
         _checks.supported_dtype("inputs", inputs)
+        self.tokens: torch.Tensor | None = None  # token ids, when the inputs are ids
+        self._front: _tokens.TokenFront | _several.PackedInputs | None = None
+        if _several.is_several(inputs):
+            self._front = _several.PackedInputs(model, inputs)
+            inputs = self._front.pack("inputs", inputs)
+            reference = self._front.convert("reference", reference)
+            baseline = self._front.convert("baseline", baseline)
+        elif _tokens.is_token_batch(inputs, model):
+            self._front = _tokens.TokenFront(model)
+            self.tokens = inputs.detach().clone()
+            self._token_reference = reference
+            inputs = self._front.embed("inputs", inputs)
+            reference = self._front.convert("reference", reference)
+            baseline = self._front.convert("baseline", baseline)
         self.n_steps = _checks.n_steps(n_steps)
         self.device = model_device
         self.lock = self._lock = threading.RLock()  # hold `lock` to make several calls one unit
@@ -87,7 +104,7 @@ class Explainer:
             self._seen = model_state(model)
             # ours: an in-place first op, or a later edit by the caller, never reaches the other
             self.inputs = check_input("inputs", inputs, model=model).detach().clone()
-            self.graph = LayeredGraph.from_module(model, self.inputs[:1])
+            self.graph = LayeredGraph.from_module(self._graph_model(model), self.inputs[:1])
             self._macs = multiply_adds(self.graph)
             self.model = model
             self.reference = (self.inputs if reference is None else check_input(
@@ -357,6 +374,8 @@ class Explainer:
     def _measure(self, request: dict[str, Any], stack: Sequence[Entry]) -> Entry:
         """Resolve a request on top of `stack` and measure its predicted and actual effect."""
         patch_input, batch = request["patch_input"], self.inputs.shape[0]
+        if self._front is not None:
+            patch_input = self._front.convert("patch_input", patch_input)
         if request["mode"] == "patch" and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \
                 and patch_input.shape[0] not in (1, batch):
             raise InterventionError("patch_input", f"one example or one per input ({batch} rows)",
@@ -370,6 +389,27 @@ class Explainer:
         after = self._target_output([*context, intervention])
         return Entry(intervention, predicted, after - before, request)
 
+    def split_inputs(self, values: np.ndarray | torch.Tensor) -> tuple:
+        """The per-input parts of an input-shaped array (e.g. ``snapshot().input_scores``) for a
+        model given several inputs as a tuple (they are packed along axis 1); a 1-tuple of
+        `values` otherwise."""
+        if isinstance(self._front, _several.PackedInputs):
+            return self._front.split(values)
+        return (values,)
+
+    def _graph_model(self, model: nn.Module) -> nn.Module:
+        """What the graph is built from: the model, or for token ids the model from its
+        embedding's output on (see `_tokens`)."""
+        return model if self._front is None else self._front.rest
+
+    def _embed_tokens(self) -> None:
+        """Embed the token ids (and an id reference and baseline) with the current weights."""
+        was_inputs = self.reference is self.inputs
+        self.inputs = self._front.embed("inputs", self.tokens)
+        self.reference = self.inputs if was_inputs else self._front.embed_if_ids(
+            "reference", self._token_reference)
+        self.baseline = _checks.baseline(self._baseline_spec, self.inputs, self.reference)
+
     def _sync_with_model(self) -> None:
         """Called at the start of every public call: when the model's parameters, buffers or
         submodules changed since the last call, refresh the edge weights (and re-trace the graph
@@ -378,6 +418,12 @@ class Explainer:
         state = model_state(self.model)
         if state == self._seen:
             return
+        if state[0] != self._seen[0] and isinstance(self._front, _several.PackedInputs):
+            self._front = _several.PackedInputs(self.model, self._front.split(self.inputs[:1]))
+        if self.tokens is not None:  # the embedding's weights may have changed
+            if state[0] != self._seen[0]:
+                self._front = _tokens.TokenFront(self.model)
+            self._embed_tokens()
         if state[0] == self._seen[0]:  # same modules: the private copy already sees the new
             # weights; only the edge weights are copies. (No re-trace: torch.fx patches
             # nn.Module.__call__ for every thread while it traces.)
@@ -387,7 +433,7 @@ class Explainer:
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fallback warning was given at construction
-                graph = LayeredGraph.from_module(self.model, self.inputs[:1])
+                graph = LayeredGraph.from_module(self._graph_model(self.model), self.inputs[:1])
         if signature(graph) != signature(self.graph):
             raise ModelError("model", "the layers it had when this Explainer was made "
                              f"({self.graph!r})", f"{graph!r}",

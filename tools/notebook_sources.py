@@ -118,9 +118,11 @@ table = ex.to_frame()
 print(type(table).__name__, len(table), "rows")"""),
 ]
 
+from notebook_any_network import ANY_NETWORK  # noqa: E402
 from notebook_explain import EXPLAIN  # noqa: E402
 from notebook_regularization import REGULARIZATION  # noqa: E402
 from notebook_safety import SAFETY  # noqa: E402
 
 NOTEBOOKS = {"01_quickstart": QUICKSTART, "02_explain_a_decision": EXPLAIN,
-             "03_regularization_experiment": REGULARIZATION, "04_safety_find_and_switch_off": SAFETY}
+             "03_regularization_experiment": REGULARIZATION, "04_safety_find_and_switch_off": SAFETY,
+             "05_any_network": ANY_NETWORK}

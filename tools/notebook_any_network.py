@@ -1,0 +1,227 @@
+"""The cells of notebooks/05_any_network.ipynb: branches, gates, probability outputs, token ids,
+several inputs, and a refusal (``python tools/make_notebooks.py 05_any_network``)."""
+
+ANY_NETWORK = [
+    ("md", """
+# Any network: branches, gates, probability outputs, tokens and several inputs
+
+NetViz draws more than chains of layers. This notebook shows three families on scikit-learn's
+bundled 8×8 digits (each trained in a few seconds): an **Inception-style CNN** whose branches are
+concatenated, a **gated MLP** (GLU: `value * sigmoid(gate)`), and a model that **ends in a
+Softmax**; then a model reading **token ids** through an embedding and token-wise layers, and one
+with **two inputs**. Each gets one intervention or check. What each layer kind means, and what
+NetViz refuses (recurrent layers and attention, for now), is in `docs/architectures.md`."""),
+    ("code", """
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from netviz_widget import Explainer, NetViz
+from netviz_widget.datasets import accuracy, load_digits_split, train_classifier
+
+torch.set_num_threads(2)
+data = load_digits_split()
+images_train, images_test = data.images(data.x_train), data.images(data.x_test)"""),
+    ("md", """
+## An Inception-style CNN
+
+After torchvision's GoogLeNet block: a stem, then three branches (a 1×1 conv; a 1×1 then a 3×3 conv;
+a max-pool then a 1×1 conv) concatenated along the channels, pooled to 2×2, and a linear head."""),
+    ("code", """
+class Inception(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, padding=1)
+        self.branch1 = nn.Conv2d(8, 4, 1)
+        self.branch2 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1))
+        self.branch3 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(8, 4, 1))
+        self.head = nn.Linear(14 * 4, 10)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = torch.cat([self.branch1(x), self.branch2(x), self.branch3(x)], 1)
+        return self.head(torch.flatten(F.adaptive_avg_pool2d(F.relu(x), 2), 1))
+
+torch.manual_seed(0)
+inception = train_classifier(Inception(), images_train, data.y_train, epochs=15)
+print(f"test accuracy: {accuracy(inception, images_test, data.y_test):.3f}")"""),
+    ("code", """
+viz = NetViz(inception, images_test[:8], reference=images_train[:256], n_steps=16)
+viz"""),
+    ("md", """
+The three branches are drawn side by side and merge in `head`: the head has one edge block **from
+each branch**, at that branch's channel offset in the concatenation (`ranges` = offset in the head's
+input, first unit of the branch, count)."""),
+    ("code", """
+graph = viz.explainer.graph
+print(graph.to_text())
+for block in graph.blocks_into("head"):
+    print(block.src, "→", block.dst, block.kind, block.ranges)"""),
+    ("md", """
+One intervention: switch off the branch unit that carries most of the decision for the first digit,
+and watch the prediction (the view updates; the intervention stays in force)."""),
+    ("code", """
+snap = viz.snapshot
+branches = [la.name for la in graph.layers if la.name.startswith("branch")]
+layer, unit = max(((name, int(snap.node_scores[name][0].argmax())) for name in branches),
+                  key=lambda lu: snap.node_scores[lu[0]][0, lu[1]])
+before = float(viz.explainer.clean_probabilities()[0, viz.target[0]])
+viz.select(layer, unit)
+after = viz.intervene(mode="zero")
+print(f"zero {layer}[{unit}]: probability of {int(viz.target[0])} {before:.3f} → "
+      f"{float(after.probabilities[0, viz.target[0]]):.3f}")"""),
+    ("md", """
+## A gate
+
+A gated linear unit multiplies a value layer by `sigmoid(gate)`. The product is its own layer
+(`gated`); the value path reaches it by a `gated` edge block and the gate by a **`modulates`**
+block. Their edge scores split each product unit's conductance exactly."""),
+    ("code", """
+class GatedMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.value = nn.Linear(64, 16)
+        self.gate = nn.Linear(64, 16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.value(x) * torch.sigmoid(self.gate(x)))
+
+torch.manual_seed(0)
+gated = train_classifier(GatedMLP(), data.x_train, data.y_train, epochs=30)
+gviz = NetViz(gated, data.x_test[:8], reference=data.x_train[:256], n_steps=16)
+gviz"""),
+    ("code", """
+g = gviz.explainer.graph
+print([(b.src, b.dst, b.kind) for b in g.blocks])
+gsnap = gviz.snapshot
+into = sum(gsnap.edge_scores[(b.src, b.dst)][0].sum(1) for b in g.blocks_into("mul"))
+print("gated + modulates edges add up to the product's conductance:",
+      bool(abs(into - gsnap.node_scores["mul"][0]).max() < 1e-4))
+gate_unit = int(gsnap.node_scores["gate"][0].argmax())
+gviz.select("gate", gate_unit)
+closed = gviz.intervene(mode="zero")  # a closed gate: sigmoid output 0
+print(f"close gate {gate_unit}: logit of {int(gviz.target[0])} "
+      f"{gsnap.logits[0, gviz.target[0]]:.2f} → {closed.logits[0, gviz.target[0]]:.2f}")"""),
+    ("md", """
+## A model that ends in a Softmax
+
+The final Softmax is detected and left out of the graph: the logits before it are explained, and the
+probabilities are applied once (not a softmax of probabilities)."""),
+    ("code", """
+probabilistic = nn.Sequential(gated, nn.Softmax(dim=1))
+ex = Explainer(probabilistic, data.x_test[:4])
+print("output function left out:", ex.graph.output_activation)
+with torch.no_grad():
+    print("same probabilities as the model:", bool(torch.allclose(
+        torch.from_numpy(ex.snapshot().probabilities), probabilistic(data.x_test[:4]))))"""),
+    ("md", """
+## Token ids into an embedding
+
+Integer token ids that go straight into an `nn.Embedding` are explained from the embedding's output
+on (as Captum's `LayerIntegratedGradients` does): the input layer's units are the embedding
+dimensions, and `Linear` layers applied to every token (on `(batch, positions, features)`) are
+**token-wise** layers whose units are features, scored summed over positions. Here each digit is
+read as 64 tokens, one per pixel, whose id is the pixel's intensity (0 to 16; 0, a blank pixel, is
+the padding token, whose embedding is zero: the integration baseline is the blank image)."""),
+    ("code", """
+class PixelTokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(17, 8, padding_idx=0)
+        self.position = nn.Parameter(torch.zeros(64, 8))
+        self.mix = nn.Linear(8, 16)                  # token-wise: applied to every pixel token
+        self.rows = nn.Conv1d(16, 16, 8, stride=8)   # one output per image row
+        self.head = nn.Linear(16 * 8, 10)
+
+    def forward(self, ids):
+        h = F.relu(self.mix(self.embedding(ids) + self.position))
+        h = F.relu(self.rows(h.transpose(1, 2)))
+        return self.head(torch.flatten(h, 1))
+
+ids_train = data.x_train.mul(16).round().long()  # the digits' 0…16 intensities
+ids_test = data.x_test.mul(16).round().long()
+torch.manual_seed(0)
+tokens = train_classifier(PixelTokens(), ids_train, data.y_train, epochs=15)
+print(f"test accuracy: {accuracy(tokens, ids_test, data.y_test):.3f}")"""),
+    ("code", """
+tviz = NetViz(tokens, ids_test[:8], reference=ids_train[:256], n_steps=16)
+tviz"""),
+    ("code", """
+tex = tviz.explainer
+print(tex.graph.to_text())
+print("ids kept as", tuple(tex.tokens.shape), "; embedded input", tuple(tex.inputs.shape))
+tsnap = tviz.snapshot
+mix_unit = int(tsnap.node_scores["mix"][0].argmax())
+tviz.select("mix", mix_unit)
+after = tviz.intervene(mode="zero")  # that feature switched off at every pixel
+print(f"zero mix[{mix_unit}]: logit of {int(tviz.target[0])} "
+      f"{tsnap.logits[0, tviz.target[0]]:.2f} → {after.logits[0, tviz.target[0]]:.2f}")"""),
+    ("md", """
+## Several inputs
+
+A `forward(a, b)` takes its inputs as a tuple: they are packed along axis 1, each consumer reads its
+own input's units, and `split_inputs` gives the integrated gradients of each input. Here the top and
+bottom halves of each digit go in separately."""),
+    ("code", """
+class TwoHalves(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.top, self.bottom = nn.Linear(32, 12), nn.Linear(32, 12)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, top, bottom):
+        return self.head(torch.cat([F.relu(self.top(top)), F.relu(self.bottom(bottom))], 1))
+
+class Halves(nn.Module):  # for training: one tensor in
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x[:, :32], x[:, 32:])
+
+torch.manual_seed(0)
+halves = TwoHalves()
+train_classifier(Halves(halves), data.x_train, data.y_train, epochs=30)
+hex_ = Explainer(halves, (data.x_test[:4, :32], data.x_test[:4, 32:]), n_steps=16)
+top_ig, bottom_ig = hex_.split_inputs(hex_.snapshot().input_scores)
+print("evidence from the top half:", top_ig.sum(1).round(2), "bottom half:",
+bottom_ig.sum(1).round(2))"""),
+    ("md", """
+## What is refused
+
+A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is
+supported and a workaround, never drawn with parts missing. An LSTM and a tiny transformer, for
+example:"""),
+    ("code", """
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+try:
+    Explainer(LSTMClassifier(), data.x_test[:2].reshape(2, 8, 8))
+except Exception as error:
+    print(type(error).__name__, "-", error)"""),
+    ("code", """
+class TinyTransformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(17, 16, padding_idx=0)
+        self.encoder = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, ids):
+        return self.head(self.encoder(self.embedding(ids)).mean(1))
+
+try:
+    Explainer(TinyTransformer(), ids_test[:2])
+except Exception as error:
+    print(type(error).__name__, "-", error)"""),
+]
