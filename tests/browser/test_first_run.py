@@ -1,6 +1,7 @@
-"""Every notebook the way a new user runs it: one fresh JupyterLab page, Run All as soon as the
-notebook is open (its kernel still starting), default JupyterLab settings. Every NetViz must draw its
-view and its bokeh figures, with no console error.
+"""Every notebook the way a new user runs it: a just-started JupyterLab (one per run), one fresh
+page, Run All as soon as the notebook is open (its kernel still starting), default JupyterLab
+settings. Every NetViz must draw its view and its bokeh figures, with no console error (where a
+JupyterLab race loses the page's widget messages: after the save and reload the page asks for).
 
 One run of the quickstart by default; ``NETVIZ_FIRST_RUN_NOTEBOOKS=all`` takes every notebook with a
 NetViz, ``NETVIZ_FIRST_RUN_REPEAT=5`` repeats each, and
