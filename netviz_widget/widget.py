@@ -25,6 +25,7 @@ from .display import DisplayMap
 from .errors import GraphError, InputError, NetVizError, describe
 from .explainer import Explainer
 from .explanation import Explanation
+from .page_note import ensure_page_note
 from .plots import OutputPlots
 from .snapshot import Snapshot
 from .view import NetworkView
@@ -74,7 +75,8 @@ class NetViz(widgets.VBox):
         self._expanded: dict[str, set[int]] = {}
         self._layout: view_state.EdgeLayout | None = None
         self._model_version = 0
-        self.view = NetworkView(height=int(height))
+        ensure_page_note()  # words where JupyterLab drops the page's widget messages
+        self.view = NetworkView(height=int(height), defer_open=True)
         self.plots = OutputPlots(self.class_labels)
         self._publish(topology=True)
         shipped = len(self._chosen)
@@ -85,6 +87,7 @@ class NetViz(widgets.VBox):
                                                        "highlight", "height"])
         self._publish()
         self.view.layout = widgets.Layout(flex="1 1 auto", min_width="480px")
+        self.view.open_with_state()  # topology and state in the creation message (see view.py)
         self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
         self.children = [widgets.HBox([self.view, self.controls.box],
                                       layout=widgets.Layout(width="100%")), self.text, self.plots.widget]
