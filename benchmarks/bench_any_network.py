@@ -7,7 +7,7 @@ squeeze-excitation; random weights, batch 1, 64×64 inputs. `--width` scales eve
 (1.0 = the published widths of ResNet-18). For each: graph build, first `snapshot()` and
 `explain()` (which reuses the snapshot) in seconds, and their ratio.
 
-    python benchmarks/bench_any_network.py [--width 0.25] [--n-steps 32] [--models resnet18 ...]
+    python benchmarks/bench_any_network.py [--width 0.25] [--n-steps 32] [--size 64] [--models resnet18 ...]
 """
 
 from __future__ import annotations
@@ -128,10 +128,10 @@ MODELS = {"resnet18": resnet18, "googlenet": googlenet, "squeezenet1_1": squeeze
           "mobilenet_v3_small": mobilenet_v3_small}
 
 
-def measure(name: str, width: float, n_steps: int) -> dict:
+def measure(name: str, width: float, n_steps: int, size: int = 64) -> dict:
     torch.manual_seed(0)
     model = MODELS[name](width).eval()
-    x = torch.rand(1, 3, 64, 64)
+    x = torch.rand(1, 3, size, size)
     start = time.perf_counter()
     ex = Explainer(model, x, n_steps=n_steps)
     build = time.perf_counter() - start
@@ -141,7 +141,7 @@ def measure(name: str, width: float, n_steps: int) -> dict:
     start = time.perf_counter()
     ex.explain()
     explain = time.perf_counter() - start
-    return {"model": name, "width": width, "n_steps": n_steps, "layers": len(ex.graph.layers),
+    return {"model": name, "width": width, "n_steps": n_steps, "size": size, "layers": len(ex.graph.layers),
             "build_s": round(build, 2), "snapshot_s": round(snapshot, 2),
             "explain_s": round(explain, 2), "explain_over_snapshot": round(explain / snapshot, 2)}
 
@@ -150,10 +150,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--n-steps", type=int, default=32)
+    parser.add_argument("--size", type=int, default=64, help="input height and width")
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print(json.dumps([measure(name, args.width, args.n_steps) for name in args.models], indent=1))
+    print(json.dumps([measure(name, args.width, args.n_steps, args.size) for name in args.models],
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -51,11 +51,13 @@ TARGETS = {"update_ms_10k": 16, "update_ms_100k": 120, "hover_ms": 16,
 # What limits a figure that misses its target (printed only then), from the parts measured here.
 LIMITS = {
     "update_ms_10k": "the edge layer's raster (update_ms minus update_js_ms): ~11k anti-aliased "
-                     "lines ~400 px long, ~5 M pixel steps in Chromium's software rasteriser. The "
-                     "picture is kept as it was (tests/browser/test_render_pixels.py); a WebGL2 "
-                     "layer on a real GPU or a lower-resolution edge layer would change the figure.",
-    "update_ms_100k": "the edge layer's raster: ~100k lines on the half-resolution edge layer "
-                      "(update_ms minus update_js_ms).",
+                     "hairlines ~400 px long, ~5 M pixel steps in Chromium's software rasteriser. "
+                     "WebGL2 here is SwiftShader (the CPU) and draws the same lines ~3x slower than "
+                     "canvas 2D; a half-resolution layer ~2x faster, still over the budget "
+                     "(benchmarks/bench_edge_raster.py prints all three). The picture is kept "
+                     "(tests/browser/test_render_pixels.py); a real GPU would change the figure.",
+    "update_ms_100k": "the edge layer's raster: ~100k hairlines on the half-resolution edge layer "
+                      "(update_ms minus update_js_ms; benchmarks/bench_edge_raster.py).",
     "hover": "the overlay's highlighted lines (1.6 px wide: the slow path) and the edge hit test.",
     "lab": "see the parts: kernel (the re-run and the snapshot of every layer, Python side) and "
            "transfer (JupyterLab's comm: click to kernel, state to browser) dominate.",

@@ -4,13 +4,14 @@
 /**
  * Positions and sizes of every unit in world coordinates.
  * @param {{n_nodes: number, image?: {mode: string, size: number[]}|null}[]} layers
- * @param {{width: number, height: number, margin?: number, top?: number}} box
+ * @param {{width: number, height: number, margin?: number, top?: number, right?: number}} box
+ *   (`right`: the margin right of the last column, default `margin`)
  * @returns {{x: Float32Array, y: Float32Array, r: Float32Array, layerOf: Uint32Array,
  *   offsets: number[], columns: number[], cell: number[]}}
  *   `r` is a unit's radius (half the side for pixels and maps), `cell[i]` the pixel size of
  *   layer i when it is drawn as an image (0 otherwise).
  */
-export function layoutColumns(layers, { width, height, margin = 24, top = 0 }) {
+export function layoutColumns(layers, { width, height, margin = 24, top = 0, right = margin }) {
   const offsets = [];
   let total = 0;
   for (const layer of layers) {
@@ -26,7 +27,7 @@ export function layoutColumns(layers, { width, height, margin = 24, top = 0 }) {
   // an image-like first layer needs room for its picture left of its column centre
   const gridSide = layers[0]?.image?.mode === "grid" ? Math.min(innerH, 180, width / (2 * n)) : 0;
   const left = margin + (layers[0]?.image?.mode === "maps" ? 40 : gridSide / 2);
-  const innerW = Math.max(0, width - left - margin);
+  const innerW = Math.max(0, width - left - right);
   const spacing = n > 1 ? innerW / (n - 1) : innerW;
   const columns = layers.map((_, i) => (n === 1 ? width / 2 : left + spacing * i));
   const cell = layers.map(() => 0);

@@ -1,6 +1,7 @@
 // DOM panels around the canvas: header, legend, tooltip, layer labels, drill-down, error.
 // Every user-provided string goes through textContent: names and labels are never HTML.
 import { decodeArray } from "./codecs.js";
+import { predictionText } from "./prediction.js";
 import { divergingColor, divergingRgb, maxAbs } from "./scales.js";
 
 export function element(tag, className, text) {
@@ -14,8 +15,7 @@ export function element(tag, className, text) {
 export function renderHeader(header, state, labels) {
   header.replaceChildren();
   if (!state?.probabilities) return;
-  const p = state.probabilities[state.predicted] ?? 0;
-  const predicted = element("span", "netviz-prediction", `predicted ${labels[state.predicted] ?? state.predicted} (p = ${p.toFixed(3)})`);
+  const predicted = element("span", "netviz-prediction", predictionText(state.probabilities, state.predicted, labels));
   const target = element("span", "netviz-target", ` · explaining ${labels[state.target] ?? state.target}`);
   const count = state.interventions?.length ?? 0;
   const ivs = element("span", "netviz-interventions", count ? ` · ${count} intervention${count > 1 ? "s" : ""}: ${state.interventions.join("; ")}` : "");

@@ -1,10 +1,11 @@
 // The one renderer: three stacked canvases. Edges (the bulk: straight thin lines, one path
 // per colour bucket), nodes, and an overlay for hover/selection highlights so that a hover
 // never redraws every edge.
-import { bucketEdges, capLineWidths } from "./edges.js";
-import { bucketCentre, divergingColor, divergingRgb, maxAbs, normalise } from "./scales.js";
+import { edgeCommands, HALF, nodeCommands } from "./drawing.js";
+import { bucketEdges } from "./edges.js";
+import { paintCommands } from "./paint.js";
+import { placeText } from "./textlayer.js";
 
-const HALF = 8;
 const HIGHLIGHT_BOLD_MAX = 200; // highlighted lines drawn 1.6 px wide, at most
 
 function makeCanvas(className) {
@@ -18,7 +19,9 @@ export class Renderer {
     this.edgesCanvas = makeCanvas("netviz-edges");
     this.nodesCanvas = makeCanvas("netviz-nodes");
     this.overlayCanvas = makeCanvas("netviz-overlay");
-    container.append(this.edgesCanvas, this.nodesCanvas, this.overlayCanvas);
+    this.textLayer = document.createElement("div");
+    this.textLayer.className = "netviz-text";
+    container.append(this.edgesCanvas, this.nodesCanvas, this.overlayCanvas, this.textLayer);
     this.width = 0;
     this.height = 0;
     this.dpr = 1;
@@ -63,48 +66,21 @@ export class Renderer {
 
   /**
    * Draw `visible` edges coloured by `values` (edge scores or weights): straight lines, one
-   * path per colour bucket (and per pass when a highlight dims the rest). Lines wider than one
-   * device pixel cost ~10× a thin one in software rasterisers; past a budget of such lines
-   * (edge weights, 2× screens: WIDE_LINE_BUDGET) every line is drawn at most one device pixel wide.
+   * path per colour bucket (drawing.js edgeCommands). Lines wider than one device pixel cost
+   * ~10× a thin one in software rasterisers; past a budget of such lines (edge weights, 2×
+   * screens: WIDE_LINE_BUDGET) every line is drawn at most one device pixel wide.
    */
   drawEdges(scene, t, visible, values) {
     this.edgesCanvas.style.transform = "";
     const ctx = this.context(this.edgesCanvas, t, this.edgeScale);
-    const { x, y } = scene.layout;
-    const { src, dst } = scene;
-    const modulates = scene.modulates ?? null;
     if (this.bucketed?.visible !== visible || this.bucketed?.values !== values) {
       this.bucketed = { visible, values, ...bucketEdges(visible, values, HALF) };
     }
-    const { buckets } = this.bucketed;
-    const dim = scene.highlight;
     // at half resolution the lines are drawn half as wide (a dense haze either way)
-    const base = buckets.map((_, bucket) => (0.5 + Math.abs(bucketCentre(bucket, HALF))) / (t.k * (this.edgeScale < 1 ? 2 : 1)));
-    const widths = capLineWidths(base, buckets.map((ids) => ids.length), this.dpr * this.edgeScale * t.k);
-    buckets.forEach((ids, bucket) => {
-      if (!ids.length) return;
-      const strength = Math.abs(bucketCentre(bucket, HALF));
-      const [r, g, b] = divergingRgb(bucketCentre(bucket, HALF));
-      ctx.lineWidth = widths[bucket];
-      for (const pass of dim ? [false, true] : [true]) {
-        ctx.strokeStyle = `rgba(${r},${g},${b},${pass ? 0.15 + 0.75 * strength : 0.05})`;
-        // edges from a gate into a product ("modulates") are dashed, weights solid
-        for (const dashed of modulates ? [false, true] : [false]) {
-          ctx.setLineDash(dashed ? [4 / t.k, 3 / t.k] : []);
-          ctx.beginPath();
-          for (let i = 0; i < ids.length; i++) {
-            const a = src[ids[i]];
-            const c = dst[ids[i]];
-            if (dim && (dim[a] === 1 && dim[c] === 1) !== pass) continue;
-            if (modulates && (modulates[ids[i]] === 1) !== dashed) continue;
-            ctx.moveTo(x[a], y[a]);
-            ctx.lineTo(x[c], y[c]);
-          }
-          ctx.stroke();
-        }
-        ctx.setLineDash([]);
-      }
-    });
+    paintCommands(ctx, edgeCommands(scene, {
+      visible, values, buckets: this.bucketed.buckets, k: t.k, widthScale: this.edgeScale < 1 ? 0.5 : 1,
+      devicePerWorld: this.dpr * this.edgeScale * t.k,
+    }));
   }
 
   /**
@@ -119,68 +95,13 @@ export class Renderer {
     this.edgesCanvas.style.transform = `translate(${dx}px, ${dy}px) scale(${s})`;
   }
 
-  /** Draw units coloured by `values` (scores or activations), ring = activation. */
+  /** Draw units coloured by `values` (scores or activations), ring = activation, and the output
+   * labels as HTML over the canvas (drawing.js, textlayer.js). */
   drawNodes(scene, t, values, colors) {
     const ctx = this.context(this.nodesCanvas, t);
-    const { x, y, r, offsets, cell } = scene.layout;
-    const extentByLayer = scene.layers.map((layer, i) =>
-      maxAbs(values.subarray(offsets[i], offsets[i] + layer.n_nodes)),
-    );
-    const actExtent = scene.layers.map((layer, i) =>
-      maxAbs(scene.activations.subarray(offsets[i], offsets[i] + layer.n_nodes)),
-    );
-    scene.layers.forEach((layer, li) => {
-      const start = offsets[li];
-      const image = layer.image;
-      for (let u = 0; u < layer.n_nodes; u++) {
-        const k = start + u;
-        const faded = scene.highlight && !scene.highlight[k];
-        ctx.globalAlpha = faded ? 0.2 : 1;
-        if (image?.mode === "grid") {
-          const side = cell[li];
-          ctx.fillStyle = divergingColor(values[k], extentByLayer[li]);
-          ctx.fillRect(x[k] - side / 2, y[k] - side / 2, side, side);
-          continue;
-        }
-        if (image?.mode === "maps" && scene.inputMap) {
-          this.drawMap(ctx, scene, layer, u, x[k], y[k], cell[li]);
-        } else {
-          ctx.beginPath();
-          ctx.arc(x[k], y[k], r[k], 0, 2 * Math.PI);
-          ctx.fillStyle = divergingColor(values[k], extentByLayer[li]);
-          ctx.fill();
-        }
-        const activation = Math.abs(normalise(scene.activations[k], actExtent[li]));
-        ctx.lineWidth = (0.5 + 2.5 * activation) / t.k;
-        ctx.strokeStyle = colors.ring;
-        ctx.beginPath();
-        ctx.arc(x[k], y[k], r[k] + ctx.lineWidth / 2, 0, 2 * Math.PI);
-        ctx.stroke();
-        if (scene.ablated[k]) {
-          ctx.strokeStyle = colors.ablated;
-          ctx.lineWidth = 2 / t.k;
-          const s = r[k] * 0.8;
-          ctx.beginPath();
-          ctx.moveTo(x[k] - s, y[k] - s);
-          ctx.lineTo(x[k] + s, y[k] + s);
-          ctx.moveTo(x[k] + s, y[k] - s);
-          ctx.lineTo(x[k] - s, y[k] + s);
-          ctx.stroke();
-        }
-      }
-    });
-    ctx.globalAlpha = 1;
-  }
-
-  drawMap(ctx, scene, layer, channel, cx, cy, px) {
-    const [h, w] = layer.image.size;
-    const size = h * w;
-    const map = scene.inputMap.subarray(channel * size, (channel + 1) * size);
-    const extent = maxAbs(scene.inputMap);
-    for (let i = 0; i < size; i++) {
-      ctx.fillStyle = divergingColor(map[i], extent);
-      ctx.fillRect(cx - (w * px) / 2 + (i % w) * px, cy - (h * px) / 2 + Math.floor(i / w) * px, px, px);
-    }
+    const commands = nodeCommands(scene, values, { k: t.k, colors });
+    paintCommands(ctx, commands.filter((c) => c.type !== "text"));
+    placeText(this.textLayer, commands.filter((c) => c.type === "text"), t);
   }
 
   /** Highlights: edges of the hovered and selected units, rings around them. */

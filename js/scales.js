@@ -1,9 +1,9 @@
-// Pure colour scales. Diverging, zero-centred, colour-blind-safe (blue ↔ grey ↔ orange,
-// after ColorBrewer PuOr/RdBu endpoints that stay distinct under deuteranopia).
+// Pure colour scales. One diverging, zero-centred, colour-blind-safe palette (blue ↔ grey ↔
+// orange), defined once in netviz_widget/palette.json and shared with the bokeh figures
+// (netviz_widget/palette.py computes the same colours).
+import palette from "../netviz_widget/palette.json" with { type: "json" };
 
-const NEGATIVE = [33, 102, 172]; // #2166ac blue
-const NEUTRAL = [230, 230, 230];
-const POSITIVE = [214, 96, 0]; // #d66000 orange
+const [NEGATIVE, NEUTRAL, POSITIVE] = palette.stops;
 
 /** Largest |value| of an array (0 for an empty or all-zero array). */
 export function maxAbs(values) {

@@ -1,7 +1,5 @@
-// Pure SVG export: the same layout and colour scales as the canvas, as one SVG string.
-import { bucketCentre, bucketOf, divergingColor, divergingRgb, maxAbs, normalise } from "./scales.js";
-
-const HALF = 8;
+// Pure SVG export: the canvas's drawing commands (drawing.js) written as one SVG string.
+import { edgeCommands, nodeCommands } from "./drawing.js";
 
 // Characters XML 1.0 refuses (C0 controls but tab/newline/CR, non-characters): dropped.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
@@ -14,48 +12,46 @@ export function escapeXml(text) {
 
 const fmt = (v) => (Math.round(v * 100) / 100).toString();
 
+/** One drawing command (drawing.js) as SVG markup. */
+export function commandToSVG(c) {
+  const opacity = c.opacity === 1 ? "" : ` opacity="${fmt(c.opacity)}"`;
+  if (c.type === "lines") {
+    const s = c.segments;
+    const d = [];
+    for (let i = 0; i < s.length; i += 4) d.push(`M${fmt(s[i])} ${fmt(s[i + 1])}L${fmt(s[i + 2])} ${fmt(s[i + 3])}`);
+    const dash = c.dash ? ` stroke-dasharray="${c.dash.map(fmt).join(" ")}"` : "";
+    return `<path d="${d.join("")}" stroke="${c.color}" stroke-opacity="${fmt(c.opacity)}" stroke-width="${fmt(c.width)}"${dash} fill="none"/>`;
+  }
+  if (c.type === "circle") return `<circle cx="${fmt(c.x)}" cy="${fmt(c.y)}" r="${fmt(c.r)}" fill="${c.color}"${opacity}/>`;
+  if (c.type === "ring") {
+    return `<circle cx="${fmt(c.x)}" cy="${fmt(c.y)}" r="${fmt(c.r)}" fill="none" stroke="${escapeXml(c.color)}" stroke-width="${fmt(c.width)}"${opacity}/>`;
+  }
+  if (c.type === "rect") return `<rect x="${fmt(c.x)}" y="${fmt(c.y)}" width="${fmt(c.w)}" height="${fmt(c.h)}" fill="${c.color}"${opacity}/>`;
+  if (c.type === "text") {
+    return `<text x="${fmt(c.x)}" y="${fmt(c.y)}" font-size="${fmt(c.size)}" dominant-baseline="central" fill="${escapeXml(c.color)}"${opacity}>${escapeXml(c.text)}</text>`;
+  }
+  return "";
+}
+
 /**
- * @param {object} scene  {layers, layout, src, dst, visible, edgeValues, nodeValues,
- *   activations, ablated, width, height, title}
+ * The view as one SVG document, from the same drawing commands as the canvas (drawing.js):
+ * edges, units, output labels; plus the title and layer names (HTML over the canvas).
+ * @param {object} scene  {layers, layout, src, dst, modulates?, visible, edgeValues, nodeValues,
+ *   activations, ablated, inputMap?, outputLabels?, width, height, title}
  * @returns {string} a standalone SVG document
  */
 export function toSVG(scene) {
-  const { layers, layout, src, dst, visible, edgeValues, nodeValues, activations, ablated, width, height } = scene;
-  const { x, y, r, offsets, columns, cell } = layout;
+  const { layers, layout, width, height } = scene;
   const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`];
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   if (scene.title) parts.push(`<text x="8" y="14" fill="#222">${escapeXml(scene.title)}</text>`);
-  const extent = maxAbs(edgeValues);
-  const groups = Array.from({ length: 2 * HALF }, () => []);
-  for (const e of visible) groups[bucketOf(edgeValues[e], extent, HALF)].push(e);
-  groups.forEach((ids, bucket) => {
-    if (!ids.length) return;
-    const strength = Math.abs(bucketCentre(bucket, HALF));
-    const [cr, cg, cb] = divergingRgb(bucketCentre(bucket, HALF));
-    const d = ids.map((e) => `M${fmt(x[src[e]])} ${fmt(y[src[e]])}L${fmt(x[dst[e]])} ${fmt(y[dst[e]])}`).join("");
-    parts.push(`<path d="${d}" stroke="rgb(${cr},${cg},${cb})" stroke-opacity="${fmt(0.15 + 0.75 * strength)}" stroke-width="${fmt(0.5 + strength)}" fill="none"/>`);
-  });
+  parts.push('<g class="netviz-edges">');
+  for (const c of edgeCommands(scene, { visible: scene.visible, values: scene.edgeValues })) parts.push(commandToSVG(c));
+  parts.push('</g><g class="netviz-units">');
+  for (const c of nodeCommands(scene, scene.nodeValues)) parts.push(commandToSVG(c));
+  parts.push("</g>");
   layers.forEach((layer, li) => {
-    const start = offsets[li];
-    const values = nodeValues.subarray(start, start + layer.n_nodes);
-    const layerExtent = maxAbs(values);
-    const actExtent = maxAbs(activations.subarray(start, start + layer.n_nodes));
-    for (let u = 0; u < layer.n_nodes; u++) {
-      const k = start + u;
-      const fill = divergingColor(nodeValues[k], layerExtent);
-      if (layer.image?.mode === "grid") {
-        const s = cell[li];
-        parts.push(`<rect x="${fmt(x[k] - s / 2)}" y="${fmt(y[k] - s / 2)}" width="${fmt(s)}" height="${fmt(s)}" fill="${fill}"/>`);
-        continue;
-      }
-      const ring = 0.5 + 2.5 * Math.abs(normalise(activations[k], actExtent));
-      parts.push(`<circle cx="${fmt(x[k])}" cy="${fmt(y[k])}" r="${fmt(r[k])}" fill="${fill}" stroke="#555" stroke-width="${fmt(ring)}"/>`);
-      if (ablated?.[k]) {
-        const s = r[k] * 0.8;
-        parts.push(`<path d="M${fmt(x[k] - s)} ${fmt(y[k] - s)}L${fmt(x[k] + s)} ${fmt(y[k] + s)}M${fmt(x[k] + s)} ${fmt(y[k] - s)}L${fmt(x[k] - s)} ${fmt(y[k] + s)}" stroke="#111" stroke-width="2"/>`);
-      }
-    }
-    parts.push(`<text x="${fmt(columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.n_units ?? layer.n_nodes})`)}</text>`);
+    parts.push(`<text x="${fmt(layout.columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.n_units ?? layer.n_nodes})`)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("");

@@ -26,8 +26,10 @@ describe("toSVG", () => {
   it("draws every unit, groups edges by colour, marks ablated units", () => {
     const svg = toSVG(scene);
     expect(svg.startsWith("<svg")).toBe(true);
-    expect(svg.match(/<circle /g)).toHaveLength(5);
-    expect(svg.match(/stroke="rgb\(/g).length).toBe(3); // three edges, three colour buckets
+    expect(svg.match(/<circle [^>]*fill="rgb/g)).toHaveLength(5); // discs
+    expect(svg.match(/<circle [^>]*fill="none"/g)).toHaveLength(5); // activation rings
+    const edges = svg.slice(svg.indexOf('<g class="netviz-edges">'), svg.indexOf('<g class="netviz-units">'));
+    expect(edges.match(/stroke="rgb\(/g).length).toBe(3); // three edges, three colour buckets
     expect(svg).toContain('stroke="#111"'); // the ablation cross
   });
 

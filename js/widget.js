@@ -3,6 +3,7 @@
 import { decodeArray } from "./codecs.js";
 import { adjacency, topKByMagnitude } from "./edges.js";
 import { buildUnitGrid, hitEdge, hitUnit } from "./hittest.js";
+import { labelRoom } from "./drawing.js";
 import { attachInteraction } from "./interaction.js";
 import { fitTransform, layoutColumns } from "./layout.js";
 import * as panels from "./panels.js";
@@ -130,6 +131,7 @@ export function createView(model, el) {
     return {
       layers: topo.layers, layout, src: topo.src, dst: topo.dst, modulates: topo.modulates, adj: topo.adj, visibleMask,
       activations: st.activations, inputMap: st.inputMap, ablated: st.ablated, highlight, highlighted,
+      outputLabels: st.raw.output_labels,
     };
   };
 
@@ -182,7 +184,7 @@ export function createView(model, el) {
     const height = model.get("height") || 460;
     stage.style.height = `${height}px`;
     renderer.resize(width, height);
-    layout = layoutColumns(topo.layers, { width, height, margin: 28, top: LABEL_BAND });
+    layout = layoutColumns(topo.layers, { width, height, margin: 28, top: LABEL_BAND, right: 28 + labelRoom(topo.layers, topo.labels) });
     unitGrid = buildUnitGrid(layout.x, layout.y, 16);
     schedule("edges", "nodes", "overlay");
   };
@@ -375,11 +377,8 @@ export function createView(model, el) {
     /** The current picture as an SVG document (same layout and colour scales). */
     toSVG() {
       if (!topo || !st || !layout) return "";
-      return toSVG({
-        layers: topo.layers, layout, src: topo.src, dst: topo.dst, visible, edgeValues: edgeValues(),
-        nodeValues: nodeValues(), activations: st.activations, ablated: st.ablated,
-        width: renderer.width, height: renderer.height, title: header.textContent,
-      });
+      const { width, height } = renderer;
+      return toSVG({ ...scene(), visible, edgeValues: edgeValues(), nodeValues: nodeValues(), width, height, title: header.textContent });
     },
     /** One pan frame, drawn synchronously: what a drag costs per frame (ms). */
     panFrame(dx, dy) {

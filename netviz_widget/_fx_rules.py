@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from . import _ops
+from . import _ops, _token_rules
 from ._origins import Origin, concatenate
 from ._refusals import refuse
 from ._weights import unit_weight
@@ -77,12 +77,19 @@ class Rules:
         origin = self.origin[source]
         in_shape = self.shape(source)
         group = origin.group
-        if isinstance(module, nn.Linear):
+        if isinstance(module, nn.Linear) and origin.axis == -1:
+            expected = module.in_features  # token-wise on (batch, positions, features)
+        elif origin.axis == -1:
+            raise refuse(node, self.gm, "it convolves axis 1, but the units are on the last axis "
+                         "(batch, positions, features)", "move the features to axis 1 with "
+                         "x.transpose(1, 2) before the convolution")
+        elif isinstance(module, nn.Linear):
             if len(in_shape) != 2:
-                raise refuse(node, self.gm, f"a Linear applied to a {len(in_shape)}-d tensor "
-                             f"{tuple(in_shape)} (token-wise) is not supported yet",
-                             "flatten to (batch, features) first, or use a Conv1d over the "
-                             "positions")
+                raise refuse(node, self.gm, f"a Linear over the last axis of a {len(in_shape)}-d "
+                             f"tensor {tuple(in_shape)} whose units are on axis 1 (an input is "
+                             "read as (batch, features, positions…))", "for a token-wise Linear, "
+                             "pass (batch, features, positions) and move the features last in "
+                             "forward with x.transpose(1, 2); or flatten to (batch, features)")
             expected = module.in_features
         else:
             expected = module.in_channels
@@ -92,7 +99,7 @@ class Rules:
         shape = self.shape(node)
         if shape[1] == 0:
             raise GraphError("model", "layers with at least one unit", f"{node.target!r} with 0 units")
-        name = self.new_layer(node, node.target, _ops.kind_of(module))
+        name = self.new_layer(node, node.target, _ops.kind_of(module), origin.axis)
         weight = unit_weight(module, group)
         kind = "dense" if isinstance(module, nn.Linear) else "conv"
         for src, runs in origin.ranges().items():
@@ -154,13 +161,18 @@ class Rules:
             if node.meta.get("tensor_meta") is not None:  # a tuple of tensors, e.g. max(dim)
                 self.lose(node, "NetViz cannot follow the units through it", _KEEP_UNITS_WORKAROUND)
             return
-        if len(out_shape) == len(in_shape) and out_shape[1] == 1 < in_shape[1]:
+        unit_in = origin.unit_dim(len(in_shape))
+        unit_out = unit_in if len(out_shape) == len(in_shape) else origin.unit_dim(len(out_shape))
+        if len(out_shape) == len(in_shape) and out_shape[unit_out] == 1 < in_shape[unit_in]:
             return  # a statistic over the units (sum(1, keepdim=True)): like a normalisation
-        if len(out_shape) < 2 or out_shape[1] != in_shape[1]:
-            self.lose(node, f"it changes the unit axis (axis 1) from {tuple(in_shape)} to "
+        removed = _token_rules.reduced_dims(node, len(in_shape)) \
+            if origin.axis == -1 and len(out_shape) < len(in_shape) else set()
+        if len(out_shape) < 2 or out_shape[unit_out] != in_shape[unit_in] \
+                or removed is None or unit_in in removed:
+            self.lose(node, f"it changes the unit axis (axis {unit_in}) from {tuple(in_shape)} to "
                       f"{tuple(out_shape)}", _KEEP_UNITS_WORKAROUND)
             return
-        self.origin[node] = origin
+        self.origin[node] = origin.on_axis(1) if len(out_shape) == 2 else origin
         layer = self.layers[origin.segments[0].layer]
         if (move_tap and len(origin.segments) == 1 and layer.name != "input"
                 and layer.tap is source and len(source.users) == 1 and out_shape == in_shape
@@ -173,6 +185,14 @@ class Rules:
         origin = self.origin[source]
         in_shape, out_shape = self.shape(source), self.shape(node)
         if in_shape is None or out_shape is None:
+            return
+        if origin.axis == -1:
+            if out_shape == in_shape:
+                self.origin[node] = origin
+            else:
+                self.lose(node, f"it reshapes token-wise units {tuple(in_shape)} to "
+                          f"{tuple(out_shape)}", "reduce over the positions (x.mean(1)) or pick "
+                          "one (x[:, 0]) before the next Linear")
             return
         if len(out_shape) == 2 and len(in_shape) > 2 and origin.group == 1 \
                 and out_shape[1] == in_shape[1] * _prod(in_shape[2:]):
@@ -188,6 +208,16 @@ class Rules:
         if not isinstance(source, fx.Node) or source not in self.origin:
             return
         in_shape, out_shape = self.shape(source), self.shape(node)
+        origin = self.origin[source]
+        order = None if in_shape is None else _token_rules.permutation(node, len(in_shape))
+        if order is not None and len(in_shape) == 3:  # (batch, units, positions) ⇄ token-wise
+            axis = _token_rules.moved_axis(node, 3, origin.unit_dim(3))
+            if axis is None:
+                self.lose(node, "it moves the unit axis away from axis 1 and the last axis",
+                          _KEEP_UNITS_WORKAROUND)
+            else:
+                self.origin[node] = origin.on_axis(axis)
+            return
         if in_shape is not None and out_shape is not None and len(in_shape) == len(out_shape) \
                 and node.target in ("permute", torch.permute):
             dims = node.args[1:] if node.op == "call_method" else node.args[1]
@@ -205,15 +235,15 @@ class Rules:
 
     def _add(self, node: fx.Node, operands: list[fx.Node]) -> None:
         origins = [self.origin[a] for a in operands]
-        units = self.shape(node)[1]
-        if any(o.group != 1 or o.n_units != units for o in origins):
+        units = self._units(node, origins)
+        if units is None or any(o.group != 1 or o.n_units != units for o in origins):
             self.lose(node, "it adds tensors whose units do not line up one to one",
                       "add tensors of the same number of units on axis 1")
             return
         if operands[0] is operands[1]:
             self._pass(node, operands[0], move_tap=False)
             return
-        name = self.new_layer(node, node.name, "residual")
+        name = self.new_layer(node, node.name, "residual", origins[0].axis)
         for operand, origin in zip(operands, origins):
             for src, runs in origin.ranges().items():
                 self.add_block(src, name, kind="identity",
@@ -225,15 +255,15 @@ class Rules:
         if origins[0] == origins[1]:
             self._pass(node, operands[0], move_tap=False)  # x * f(x): a unit-wise nonlinearity
             return
-        units = self.shape(node)[1]
-        if any(o.group != 1 or o.n_units != units for o in origins):
+        units = self._units(node, origins)
+        if units is None or any(o.group != 1 or o.n_units != units for o in origins):
             self.lose(node, "it multiplies tensors whose units do not line up one to one",
                       "multiply tensors of the same number of units on axis 1 (broadcast only "
                       "over positions)")
             return
         if operands[0] in self.squashed and operands[1] not in self.squashed:
             operands, origins = operands[::-1], origins[::-1]
-        name = self.new_layer(node, node.name, "gated")
+        name = self.new_layer(node, node.name, "gated", origins[0].axis)
         for operand, partner, origin, kind in zip(operands, operands[::-1], origins,
                                                   ("gated", "modulates")):
             for src, runs in origin.ranges().items():
@@ -252,7 +282,7 @@ class Rules:
         if len(carriers) != len(tensors):
             self.lose(node, "it concatenates units with a tensor that does not come from the input",
                       "concatenate only tensors computed from the input")
-        elif dim % ndim == 1:
+        elif dim % ndim == self.origin[carriers[0]].unit_dim(ndim):
             merged = concatenate([self.origin[t] for t in tensors])
             if merged is None:
                 self.lose(node, "it concatenates flattened and unflattened units",
@@ -273,7 +303,7 @@ class Rules:
         metas = node.meta.get("tensor_meta") or ()
         dim = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim", 0)
         ndim = len(self.shape(source))
-        if dim % ndim != 1:
+        if dim % ndim != origin.unit_dim(ndim):
             self.pieces[node] = [origin] * len(metas)
             return
         pieces, offset = [], 0
@@ -298,6 +328,15 @@ class Rules:
             return
         index = index if isinstance(index, tuple) else (index,)
         whole = slice(None)
+        if self.origin[source].axis == -1:
+            if _token_rules.position_index(index, len(self.shape(source))):
+                self.origin[node] = self.origin[source].on_axis(1)  # one position's units
+            elif isinstance(index[0], slice) and all(i == whole for i in index[1:]):
+                self.origin[node] = self.origin[source]
+            else:
+                self.lose(node, f"the index {index!r} selects token-wise units in a way NetViz "
+                          "cannot draw", "pick one position with x[:, i]")
+            return
         if isinstance(index[0], slice) and all(i == whole for i in index[1:]):
             self._pass(node, source, move_tap=False)  # all units (of some examples)
             return
@@ -322,6 +361,13 @@ class Rules:
                            weight=_place(_eye(units), runs, self.layers[src].n_units),
                            module=None, input_key=node, output_key=node, group=1, ranges=runs)
         return name
+
+    def _units(self, node: fx.Node, origins: list[Origin]) -> int | None:
+        """Units of a sum or product on the operands' shared unit axis (None if they differ)."""
+        if len({o.axis for o in origins}) != 1:
+            return None
+        shape = self.shape(node)
+        return shape[origins[0].unit_dim(len(shape))]
 
     def shape(self, node: object) -> tuple[int, ...] | None:
         return shape_of(node)

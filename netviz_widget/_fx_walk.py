@@ -68,6 +68,10 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
         graph = tracer.trace(model, concrete_args=_optional_arguments(model))
     except Exception as error:  # fx raises many types for untraceable code
         raise TraceFailure(f"{type(error).__name__}: {error}") from error
+    # a model rewritten by _tokens / _several: its nodes' source lines are the user's, not ours
+    known = getattr(getattr(model, "graph", None), "_netviz_stack_traces", {})
+    for node in graph.nodes if stack_traces else ():
+        node.stack_trace = known.get(node.name, node.stack_trace)
     try:
         gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
     except SyntaxError as error:  # fx cannot generate code for some module names (quotes)
@@ -78,8 +82,8 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
     if n_inputs != 1:
         raise GraphError("model", "a forward that takes one input tensor",
                          f"a forward with {n_inputs} inputs",
-                         hint="Several inputs are not supported yet. Workaround: wrap the model "
-                         "in a module whose forward takes one tensor and splits it.")
+                         hint="Give Explainer / NetViz the inputs as a tuple (a, b): they are "
+                         "packed along axis 1 and the forward is traced with one packed input.")
     activation = _strip_final_activation(gm)
     try:
         ShapeProp(gm).propagate(x)
@@ -205,12 +209,16 @@ class _Walker(Rules):
         culprit, reason, workaround = self.lost[node]
         return refuse(culprit, self.gm, reason, workaround)
 
-    def new_layer(self, node: fx.Node, name: str, kind: str) -> str:
+    def new_layer(self, node: fx.Node, name: str, kind: str, axis: int = 1) -> str:
+        """A unit layer at `node`; `axis` -1: token-wise units on the last axis (its shape is
+        then recorded as the engine sees it, (units, positions...))."""
         name = self._unique(name)
         shape = shape_of(node)
-        units = shape[layer_kind(kind).unit_axis]  # the kind says which axis holds the units
-        self.layers[name] = _LayerDraft(name, kind, units, shape[1:], node, node)
-        self.origin[node] = Origin.whole(name, units)
+        layer_kind(kind)  # a kind the registry lacks fails here, naming register_layer_kind
+        if axis != 1 and len(shape) > 2:
+            shape = (shape[0], shape[-1], *shape[1:-1])
+        self.layers[name] = _LayerDraft(name, kind, shape[1], shape[1:], node, node)
+        self.origin[node] = Origin.whole(name, shape[1], 1 if len(shape) == 2 else axis)
         return name
 
     def add_block(self, src: str, dst: str, **fields: object) -> None:
@@ -250,7 +258,10 @@ class _Walker(Rules):
                       None if b.get("partner_key") is None else b["partner_key"].name)
             for b in blocks
         ]
-        return layers, edge_blocks, FxRunner(self.gm, names)
+        by_name = {node.name: node for node in probe_nodes}
+        axes = {name: self.origin[by_name[name]].axis for name in names
+                if by_name[name] in self.origin and len(shape_of(by_name[name]) or ()) > 2}
+        return layers, edge_blocks, FxRunner(self.gm, names, axes)
 
     def _ancestors(self, layer: str) -> set[str]:
         seen, stack = {layer}, [layer]

@@ -25,6 +25,8 @@ class Measurements:
     def _measure(self, request: dict[str, Any], stack: Sequence[Entry]) -> Entry:
         """Resolve a request on top of `stack` and measure its predicted and actual effect."""
         patch_input, batch = request["patch_input"], self.inputs.shape[0]
+        if self._front is not None:
+            patch_input = self._front.convert("patch_input", patch_input)
         entry = MODE_REGISTRY.get(request["mode"]) if isinstance(request["mode"], str) else None
         patches = entry is not None and entry.needs == "patch_input"
         if patches and isinstance(patch_input, torch.Tensor) and patch_input.dim() > 1 \

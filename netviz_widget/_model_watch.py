@@ -8,6 +8,7 @@ import copy
 import warnings
 from dataclasses import replace
 
+from . import _several, _tokens
 from ._history import Entry, History, signature
 from ._model_state import model_state
 from ._weights import unit_weight
@@ -26,6 +27,12 @@ class ModelWatch:
         state = model_state(self.model)
         if state == self._seen:
             return
+        if state[0] != self._seen[0] and isinstance(self._front, _several.PackedInputs):
+            self._front = _several.PackedInputs(self.model, self._front.split(self.inputs[:1]))
+        if self.tokens is not None:  # the embedding's weights may have changed
+            if state[0] != self._seen[0]:
+                self._front = _tokens.TokenFront(self.model)
+            self._embed_tokens()
         if state[0] == self._seen[0]:  # same modules: the private copy already sees the new
             # weights; only the edge weights are copies. (No re-trace: torch.fx patches
             # nn.Module.__call__ for every thread while it traces.)
@@ -35,7 +42,7 @@ class ModelWatch:
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fallback warning was given at construction
-                graph = LayeredGraph.from_module(self.model, self.inputs[:1])
+                graph = LayeredGraph.from_module(self._graph_model(self.model), self.inputs[:1])
         if signature(graph) != signature(self.graph):
             raise ModelError("model", "the layers it had when this Explainer was made "
                              f"({self.graph!r})", f"{graph!r}",

@@ -69,8 +69,9 @@ REFUSED_MODULES: dict[type, str] = {
     nn.LSTMCell: "recurrent layers are not drawn as units yet",
     nn.GRUCell: "recurrent layers are not drawn as units yet",
     nn.RNNCell: "recurrent layers are not drawn as units yet",
-    nn.Embedding: "token inputs (integer ids into an embedding) are not supported yet",
-    nn.EmbeddingBag: "token inputs (integer ids into an embedding) are not supported yet",
+    nn.Embedding: "an nn.Embedding is drawn only where the model's token-id input goes straight "
+                  "into it (as the input layer)",
+    nn.EmbeddingBag: "token inputs into an nn.EmbeddingBag are not supported yet",
     nn.ConvTranspose1d: "transposed convolutions are not drawn as units yet",
     nn.ConvTranspose2d: "transposed convolutions are not drawn as units yet",
     nn.ConvTranspose3d: "transposed convolutions are not drawn as units yet",

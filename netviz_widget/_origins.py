@@ -2,7 +2,8 @@
 
 A tensor's units are a sequence of segments, each a run of consecutive units of one layer
 (one segment for most tensors; several after a concatenation; part of one after a split).
-`group` > 1 means each unit spans `group` consecutive features (after a Flatten).
+`group` > 1 means each unit spans `group` consecutive features (after a Flatten). `axis` is 1
+for (batch, units, ...) tensors and -1 for token-wise (batch, positions, units) tensors.
 """
 
 from __future__ import annotations
@@ -25,11 +26,20 @@ class Origin:
 
     segments: tuple[Segment, ...]
     group: int = 1
+    axis: int = 1
+
+    def unit_dim(self, ndim: int) -> int:
+        """The index of the unit axis in a tensor of `ndim` dimensions."""
+        return 1 if self.axis == 1 else ndim - 1
+
+    def on_axis(self, axis: int) -> Origin:
+        """The same units on `axis` (1 or -1)."""
+        return Origin(self.segments, self.group, axis)
 
     @classmethod
-    def whole(cls, layer: str, n_units: int) -> Origin:
+    def whole(cls, layer: str, n_units: int, axis: int = 1) -> Origin:
         """All units of `layer`."""
-        return cls((Segment(layer, 0, n_units),))
+        return cls((Segment(layer, 0, n_units),), 1, axis)
 
     @property
     def n_units(self) -> int:
@@ -66,12 +76,12 @@ class Origin:
             if lo < hi:
                 pieces.append(Segment(seg.layer, seg.start + lo - offset, hi - lo))
             offset += seg.length
-        return Origin(tuple(pieces), self.group)
+        return Origin(tuple(pieces), self.group, self.axis)
 
 
 def concatenate(origins: list[Origin]) -> Origin | None:
     """The origin of a concatenation along axis 1 (None when the groups differ)."""
-    if len({o.group for o in origins}) != 1:
+    if len({o.group for o in origins}) != 1 or len({o.axis for o in origins}) != 1:
         return None
     segments: list[Segment] = []
     for origin in origins:
@@ -81,4 +91,4 @@ def concatenate(origins: list[Origin]) -> Origin | None:
                 segments[-1] = Segment(seg.layer, last.start, last.length + seg.length)
             else:
                 segments.append(seg)
-    return Origin(tuple(segments), origins[0].group)
+    return Origin(tuple(segments), origins[0].group, origins[0].axis)

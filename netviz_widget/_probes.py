@@ -65,13 +65,20 @@ def private_copy(model: nn.Module) -> nn.Module:
 class _Probe(nn.Module):
     """Identity module that optionally edits, then records, the tensor passing through."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, axis: int = 1) -> None:
         super().__init__()
         self.key = key
+        self.axis = axis  # -1: a token-wise (batch, positions, units) tensor
         self.edit: Edit | None = None
         self.store: dict[str, torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.axis != 1 and (self.edit is not None or self.store is not None):
+            # the engine reads and edits every probe as (batch, units, positions)
+            return self._forward(x.movedim(-1, 1)).movedim(1, -1)
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.edit is not None:
             x = self.edit(x)
         if self.store is not None:
@@ -99,14 +106,17 @@ class ProbedRunner:
 class FxRunner(ProbedRunner):
     """Runs a traced GraphModule with `_Probe` modules after the probed nodes."""
 
-    def __init__(self, gm: fx.GraphModule, probe_nodes: Iterable[str]) -> None:
+    def __init__(self, gm: fx.GraphModule, probe_nodes: Iterable[str],
+                 axes: dict[str, int] | None = None) -> None:
+        """`axes`: probe key → -1 for token-wise (batch, positions, units) tensors, which the
+        probe hands to the engine (and takes edits back) as (batch, units, positions)."""
         self.gm = gm
         self.probes: dict[str, _Probe] = {}
         graph = gm.graph
         nodes = {node.name: node for node in graph.nodes}
         for name in probe_nodes:
             node = nodes[name]
-            probe = _Probe(name)
+            probe = _Probe(name, (axes or {}).get(name, 1))
             target = f"_netviz_probe_{name}"
             gm.add_submodule(target, probe)
             with graph.inserting_after(node):

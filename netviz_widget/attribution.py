@@ -191,7 +191,9 @@ def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradi
     module = graph.model.get_submodule(block.module)
     weight = module.weight.detach()
     if isinstance(module, nn.Linear):
-        edges = torch.einsum("kbo,kbf->bof", g_z, dx) * weight
+        # token-wise Linear layers arrive as (…, units, positions): summed over positions
+        edges = torch.einsum("kbop,kbfp->bof", g_z.reshape(*g_z.shape[:3], -1),
+                             dx.reshape(*dx.shape[:3], -1)) * weight
         if block.group > 1:
             edges = edges.reshape(batch, edges.shape[1], -1, block.group).sum(-1)
     else:

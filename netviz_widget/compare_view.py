@@ -19,7 +19,7 @@ from ._serialization import encode_array
 from .compare import SnapshotDiff, compare_explainers
 from .errors import InputError
 from .paired import PairedExplainer
-from .snapshot import Snapshot
+from .snapshot import Snapshot, prediction_text
 
 if TYPE_CHECKING:
     from .display import DisplayMap
@@ -91,8 +91,8 @@ class Comparison:
 
         labels = self.viz.class_labels
         predicted = [int(s.prediction[example]) for s in (a, b)]
-        texts = [f"{name} predicts {labels[p]} (p = {float(s.probabilities[example, p]):.3f})"
-                 for name, p, s in zip("AB", predicted, (a, b))]
+        texts = [prediction_text(s.probabilities[example], labels).replace("predicted", f"{name} predicts", 1)
+                 for name, s in zip("AB", (a, b))]
         self.info.value = f"<span class='netviz-compare-info'>{html.escape(' · '.join(texts))}</span>"
         return {
             "mode": MODES[self.mode], "predicted": predicted,

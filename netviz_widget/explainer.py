@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _checks
+from . import _checks, _several, _tokens
 from ._calls import AUTO, check_num_threads, choose_threads, intra_op_threads, multiply_adds, public
 from ._history import Entry, History, cleared, fitting_specs, redone, undone
 from ._measuring import Measurements
@@ -44,7 +44,10 @@ class Explainer(Measurements, ModelWatch):
 
     Args:
         model: any small torch network (Linear / Conv1d / Conv2d units). Never changed.
-        inputs: a batch of inputs (batch, ...).
+        inputs: a batch of inputs (batch, ...); a tuple ``(a, b, ...)`` for ``forward(a, b, ...)``
+            (packed along axis 1 into `inputs`, see `split_inputs`); or token ids (batch,
+            positions) for a model whose input enters an ``nn.Embedding`` (then `tokens` holds
+            the ids and `inputs` their embedding, (batch, dims, positions)).
         target: output index to explain: an int, one per input, or None for the predicted
             class of the clean model (fixed at construction so effects compare like with like).
         baseline: integration baseline: None (zeros), "mean" (the reference mean), or a tensor
@@ -80,6 +83,20 @@ class Explainer(Measurements, ModelWatch):
                              "moved)", str(device), hint=f"Move the model first: model.to({str(device)!r}).")
         _checks.supported_model(model)
         _checks.supported_dtype("inputs", inputs)
+        self.tokens: torch.Tensor | None = None  # token ids, when the inputs are ids
+        self._front: _tokens.TokenFront | _several.PackedInputs | None = None
+        if _several.is_several(inputs):
+            self._front = _several.PackedInputs(model, inputs)
+            inputs = self._front.pack("inputs", inputs)
+            reference = self._front.convert("reference", reference)
+            baseline = self._front.convert("baseline", baseline)
+        elif _tokens.is_token_batch(inputs, model):
+            self._front = _tokens.TokenFront(model)
+            self.tokens = inputs.detach().clone()
+            self._token_reference = reference
+            inputs = self._front.embed("inputs", inputs)
+            reference = self._front.convert("reference", reference)
+            baseline = self._front.convert("baseline", baseline)
         self.n_steps = _checks.n_steps(n_steps)
         self.device = model_device
         self.lock = self._lock = threading.RLock()  # hold `lock` to make several calls one unit
@@ -87,7 +104,7 @@ class Explainer(Measurements, ModelWatch):
             self._seen = model_state(model)
             # ours: an in-place first op, or a later edit by the caller, never reaches the other
             self.inputs = check_input("inputs", inputs, model=model).detach().clone()
-            self.graph = LayeredGraph.from_module(model, self.inputs[:1])
+            self.graph = LayeredGraph.from_module(self._graph_model(model), self.inputs[:1])
             self._macs = multiply_adds(self.graph)
             self.model = model
             self.reference = (self.inputs if reference is None else check_input(
@@ -368,6 +385,27 @@ class Explainer(Measurements, ModelWatch):
         except BaseException:  # an interrupt landing between the two lines above
             self._history = previous
             raise
+
+    def split_inputs(self, values: np.ndarray | torch.Tensor) -> tuple:
+        """The per-input parts of an input-shaped array (e.g. ``snapshot().input_scores``) for a
+        model given several inputs as a tuple (they are packed along axis 1); a 1-tuple of
+        `values` otherwise."""
+        if isinstance(self._front, _several.PackedInputs):
+            return self._front.split(values)
+        return (values,)
+
+    def _graph_model(self, model: nn.Module) -> nn.Module:
+        """What the graph is built from: the model, or for token ids the model from its
+        embedding's output on (see `_tokens`)."""
+        return model if self._front is None else self._front.rest
+
+    def _embed_tokens(self) -> None:
+        """Embed the token ids (and an id reference and baseline) with the current weights."""
+        was_inputs = self.reference is self.inputs
+        self.inputs = self._front.embed("inputs", self.tokens)
+        self.reference = self.inputs if was_inputs else self._front.embed_if_ids(
+            "reference", self._token_reference)
+        self.baseline = _checks.baseline(self._baseline_spec, self.inputs, self.reference)
 
     def _compute(self, interventions: list[Intervention] | None = None,
                  top: Entry | None = None) -> Snapshot:

@@ -126,9 +126,11 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
                      + f"): every number below describes the intervened model; without them "
                      f"{name(target)} has probability {clean:.3f}.")
     if not others:  # one output (binary): a sigmoid of the logit, evidence = the logit's own IG
+        verdict = "" if snap.prediction[example] else "not "
         lines.append(f"The model's one output, **{name(target)}**, has probability "
                      f"{probabilities[target]:.3f} (the sigmoid of its logit "
-                     f"{snap.logits[example, target]:+.3f}).")
+                     f"{snap.logits[example, target]:+.3f}), so it predicts "
+                     f"**{verdict}{name(target)}** (p > 0.5 means {name(target)}).")
     elif predicted == target:
         lines.append(f"The model predicts **{name(predicted)}** with probability "
                      f"{probabilities[predicted]:.3f}; the runner-up is **{name(runner_up)}** "

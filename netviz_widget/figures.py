@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .palette import bokeh_palette
+
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#999999")
 
 
@@ -52,7 +54,6 @@ def scatter(x: Sequence[float], y: Sequence[float], title: str, x_label: str, y_
 def heatmap(image: np.ndarray, title: str, size: int = 180):
     """A zero-centred diverging heatmap of a 2-D array (e.g. input attributions)."""
     from bokeh.models import LinearColorMapper
-    from bokeh.palettes import PuOr11
     from bokeh.plotting import figure
 
     image = np.asarray(image, dtype=float)
@@ -62,7 +63,7 @@ def heatmap(image: np.ndarray, title: str, size: int = 180):
                   toolbar_location=None, tools="")
     plot.axis.visible = False
     plot.grid.visible = False
-    mapper = LinearColorMapper(palette=list(reversed(PuOr11)), low=-extent, high=extent)
+    mapper = LinearColorMapper(palette=bokeh_palette(), low=-extent, high=extent)
     plot.image(image=[image[::-1]], x=0, y=h, dw=w, dh=h, color_mapper=mapper)
     return plot
 

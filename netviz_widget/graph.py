@@ -158,8 +158,8 @@ def check_input(argument: str, x: object, model: nn.Module | None = None,
     if not isinstance(x, torch.Tensor):
         if isinstance(x, (tuple, list, dict)) and any(isinstance(v, torch.Tensor) for v in
                                                       (x.values() if isinstance(x, dict) else x)):
-            hint = ("Several inputs are not supported yet. Workaround: wrap the model in a module "
-                    "whose forward takes one tensor and splits it.")
+            hint = ("Several inputs go to Explainer / NetViz as a tuple (a, b) of tensors that "
+                    "agree in every axis but axis 1 (they are packed along it).")
         elif hasattr(x, "__array__"):
             hint = "Convert with torch.as_tensor(x, dtype=torch.float32)."
         else:
@@ -168,11 +168,9 @@ def check_input(argument: str, x: object, model: nn.Module | None = None,
     if not torch.is_floating_point(x):
         if model is not None and any(isinstance(m, (nn.Embedding, nn.EmbeddingBag))
                                      for m in model.modules()):
-            raise InputError(argument, "a floating-point tensor (token-id inputs into an "
-                             "nn.Embedding are not supported yet)", x,
-                             hint="Workaround: explain the model from the embedding output on: "
-                             "wrap the layers after the embedding in a module and pass it "
-                             "model.embedding(ids).")
+            raise InputError(argument, "a floating-point tensor in the embedding's output space "
+                             "(batch, dims, positions): token ids are accepted only as the "
+                             "Explainer's / NetViz's inputs (then also here)", x)
         raise InputError(argument, "a floating-point tensor (e.g. torch.float32)", x,
                          hint="Convert with x.float().")
     if x.dim() < 2:

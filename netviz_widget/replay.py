@@ -146,7 +146,8 @@ class ReplayView(widgets.VBox):
         state = self._states.get(key)
         if state is None:
             state = view_state.state_trait(self.graph, self.display, self.edge_layout, self.chosen,
-                                           self.recording.snapshot(index), example, 0, [])
+                                           self.recording.snapshot(index), example, 0, [],
+                                           self.view.topology["class_labels"])
             self._states[key] = state
             while len(self._states) > _CACHE:
                 self._states.popitem(last=False)

@@ -131,8 +131,9 @@ class Snapshot:
 
     @property
     def prediction(self) -> np.ndarray:
-        """(batch,) predicted class."""
-        return self.probabilities.argmax(axis=1)
+        """(batch,) predicted class: the most probable output; for a one-output (binary) model
+        1 where its sigmoid probability is above 0.5 (the output's class) and 0 otherwise."""
+        return predicted_classes(self.probabilities)
 
     @property
     def relative_delta(self) -> np.ndarray:
@@ -279,3 +280,25 @@ class SnapshotCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def predicted_classes(probabilities: np.ndarray) -> np.ndarray:
+    """(batch,) predicted class from (batch, outputs) probabilities: argmax, or for one output
+    1 where p > 0.5 (the output's class) and 0 where not."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.shape[1] == 1:
+        return (probabilities[:, 0] > 0.5).astype(np.int64)
+    return probabilities.argmax(axis=1)
+
+
+def prediction_text(probabilities: np.ndarray, labels: list[str]) -> str:
+    """"predicted <label> (p = 0.990)" for one example's probabilities; for one output
+    "predicted <label>" or "predicted not <label>" with the probability of that statement."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.shape[0] == 1:
+        p = float(probabilities[0])
+        if p > 0.5:
+            return f"predicted {labels[0]} (p = {p:.3f})"
+        return f"predicted not {labels[0]} (p = {1 - p:.3f})"
+    best = int(probabilities.argmax())
+    return f"predicted {labels[best]} (p = {float(probabilities[best]):.3f})"

@@ -53,6 +53,24 @@ class NetworkView(anywidget.AnyWidget):
     # accepted unit ids) is ignored; Python's value stays and is sent back.
     PYTHON_OWNED = frozenset({"topology", "state", "drilldown", "error"})
 
+    def __init__(self, defer_open: bool = False, **kwargs: object) -> None:
+        """`defer_open=True`: open the comm only at `open_with_state()`, so that the front end
+        gets the topology and state in the model's creation message. anywidget 0.11 gives a model
+        2 s to load its ES module and drops every later update message to a model that took
+        longer (a busy page or machine): the first picture must not depend on one."""
+        self._defer_open = defer_open
+        super().__init__(**kwargs)
+
+    def open(self) -> None:
+        """Open the comm to the front end, unless it is deferred (see `__init__`)."""
+        if not self._defer_open:
+            super().open()
+
+    def open_with_state(self) -> None:
+        """Open the deferred comm: its creation message carries the current state."""
+        self._defer_open = False
+        self.open()
+
     def set_state(self, sync_data: dict) -> None:
         """Apply an update from the front end, except to traits that Python owns."""
         refused = self.PYTHON_OWNED.intersection(sync_data)

@@ -143,10 +143,25 @@ def topology_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout,
     }
 
 
+def output_labels(graph: LayeredGraph, display: DisplayMap, class_labels: list[str] | None,
+                  probabilities: np.ndarray) -> list[str] | None:
+    """"<class label> <probability>" for each display node of the output layer, drawn beside
+    the node (as text, never HTML); None when the output layer is grouped or has no labels."""
+    if not class_labels:
+        return None
+    output = next((layer for layer in graph.layers if layer.role == "output"), None)
+    if output is None or len(display.members[output.name]) != len(class_labels) \
+            or len(probabilities) != len(class_labels):
+        return None
+    return [f"{label} {float(p):.2f}" for label, p in zip(class_labels, probabilities)]
+
+
 def state_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, chosen: np.ndarray,
-                snapshot: Snapshot, example: int, seq: int, ablated: list[int]) -> dict[str, Any]:
+                snapshot: Snapshot, example: int, seq: int, ablated: list[int],
+                class_labels: list[str] | None = None) -> dict[str, Any]:
     """The per-update trait: scores (sums) and activations (means) of every display node and
-    shipped edge, the input heatmap, outputs and the completeness warning."""
+    shipped edge, the input heatmap, outputs (with `class_labels`: the output units' labels)
+    and the completeness warning."""
     node_scores = np.concatenate([display.sum_nodes(la.name, snapshot.node_scores[la.name][example])
                                   for la in graph.layers])
     activations = np.concatenate([display.mean_nodes(la.name, snapshot.activations[la.name][example])
@@ -171,6 +186,7 @@ def state_trait(graph: LayeredGraph, display: DisplayMap, layout: EdgeLayout, ch
         "warning": warning,
         "interventions": list(snapshot.interventions),
         "ablated": ablated,
+        "output_labels": output_labels(graph, display, class_labels, snapshot.probabilities[example]),
     }
 
 

@@ -25,6 +25,7 @@ from .errors import GraphError, InputError, NetVizError
 from .explainer import Explainer
 from .explanation import Explanation
 from .modes import MODE_REGISTRY
+from .page_note import ensure_page_note
 from .paired import PairedExplainer
 from .plots import OutputPlots
 from .snapshot import Snapshot
@@ -73,7 +74,8 @@ class NetViz(ViewRequests, widgets.VBox):
         self._layout: view_state.EdgeLayout | None = None
         self._model_version = 0
         self._drilldown_key: tuple | None = None
-        self.view = NetworkView(height=int(height))
+        ensure_page_note()  # words where JupyterLab drops the page's widget messages
+        self.view = NetworkView(height=int(height), defer_open=True)
         self.plots = OutputPlots(self.class_labels)
         self.text = widgets.HTML(value="", layout=widgets.Layout(max_width="900px"))
         self._build_topology(self._shown_snapshot())  # the controls' edge slider needs its size
@@ -85,6 +87,7 @@ class NetViz(ViewRequests, widgets.VBox):
                                                        "highlight", "height"])
         self._publish()
         self.view.layout = widgets.Layout(flex="1 1 auto", min_width="480px")
+        self.view.open_with_state()  # topology and state in the creation message (see view.py)
         self.children = [widgets.HBox([self.view, self.controls.box],
                                       layout=widgets.Layout(width="100%")), self.text, self.plots.widget]
         if self.comparison is not None:
@@ -318,7 +321,7 @@ class NetViz(ViewRequests, widgets.VBox):
         ablated = sorted(self._node_ids([(i.layer, u) for i in ex.interventions for u in i.units]))
         self._seq += 1
         state = view_state.state_trait(ex.graph, self.display, self._layout, self._chosen,
-                                       snap, self._example, self._seq, ablated)
+                                       snap, self._example, self._seq, ablated, self.class_labels)
         if self.comparison is not None:
             state["compare"] = self.comparison.state(self.display, self._layout, self._chosen, self._example)
         self.view.state = state

@@ -18,7 +18,7 @@
 #
 # Three studies, each run live here in a **reduced configuration** (one or two seeds, small training
 # subsets) so that the notebook stays quick. Reduced runs show how each study works; they support no
-# conclusion. The full runs (10 seeds, paired tests with Holm's correction, bootstrap intervals) and
+# conclusion. The full runs (10–12 seeds, paired tests with Holm's correction, bootstrap intervals) and
 # what they do and do not show are in `docs/experiments.md`, with the exact commands.
 #
 # 1. **Pruning**: remove hidden units ranked by the tool's layer conductance vs six other criteria,
@@ -109,5 +109,5 @@ display(Markdown(sanity.summarise(checks)))
 # %% [markdown]
 # ## What this reduced run can and cannot say
 # Everything above comes from one or two seeds on small training subsets: no comparison here is tested,
-# and the numbers move from seed to seed. `docs/experiments.md` has the 10-seed runs, paired tests with
+# and the numbers move from seed to seed. `docs/experiments.md` has the 10–12-seed runs, paired tests with
 # Holm's correction and the threats to validity of each study.

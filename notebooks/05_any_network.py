@@ -14,9 +14,14 @@
 # ---
 
 # %% [markdown]
-# # Any network: branches, gates and probability outputs
+# # Any network: branches, gates, probability outputs, tokens and several inputs
 #
-# NetViz draws more than chains of layers. This notebook shows three families on scikit-learn's bundled 8×8 digits (each trained in a few seconds): an **Inception-style CNN** whose branches are concatenated, a **gated MLP** (GLU: `value * sigmoid(gate)`), and a model that **ends in a Softmax**. Each gets the live view and one intervention. What each layer kind means, and what NetViz refuses, is in `docs/architectures.md`.
+# NetViz draws more than chains of layers. This notebook shows three families on scikit-learn's
+# bundled 8×8 digits (each trained in a few seconds): an **Inception-style CNN** whose branches are
+# concatenated, a **gated MLP** (GLU: `value * sigmoid(gate)`), and a model that **ends in a
+# Softmax**; then a model reading **token ids** through an embedding and token-wise layers, and one
+# with **two inputs**. Each gets one intervention or check. What each layer kind means, and what
+# NetViz refuses (recurrent layers and attention, for now), is in `docs/architectures.md`.
 
 # %%
 import torch
@@ -34,7 +39,8 @@ images_train, images_test = data.images(data.x_train), data.images(data.x_test)
 # %% [markdown]
 # ## An Inception-style CNN
 #
-# After torchvision's GoogLeNet block: a stem, then three branches (a 1×1 conv; a 1×1 then a 3×3 conv; a max-pool then a 1×1 conv) concatenated along the channels, pooled to 2×2, and a linear head.
+# After torchvision's GoogLeNet block: a stem, then three branches (a 1×1 conv; a 1×1 then a 3×3 conv;
+# a max-pool then a 1×1 conv) concatenated along the channels, pooled to 2×2, and a linear head.
 
 # %%
 class Inception(nn.Module):
@@ -60,7 +66,9 @@ viz = NetViz(inception, images_test[:8], reference=images_train[:256], n_steps=1
 viz
 
 # %% [markdown]
-# The three branches are drawn side by side and merge in `head`: the head has one edge block **from each branch**, at that branch's channel offset in the concatenation (`ranges` = offset in the head's input, first unit of the branch, count).
+# The three branches are drawn side by side and merge in `head`: the head has one edge block **from
+# each branch**, at that branch's channel offset in the concatenation (`ranges` = offset in the head's
+# input, first unit of the branch, count).
 
 # %%
 graph = viz.explainer.graph
@@ -69,7 +77,8 @@ for block in graph.blocks_into("head"):
     print(block.src, "→", block.dst, block.kind, block.ranges)
 
 # %% [markdown]
-# One intervention: switch off the branch unit that carries most of the decision for the first digit, and watch the prediction (the view updates; the intervention stays in force).
+# One intervention: switch off the branch unit that carries most of the decision for the first digit,
+# and watch the prediction (the view updates; the intervention stays in force).
 
 # %%
 snap = viz.snapshot
@@ -86,7 +95,9 @@ print(f"zero {layer}[{unit}]: probability of {int(viz.target[0])} {before:.3f} �
 # %% [markdown]
 # ## A gate
 #
-# A gated linear unit multiplies a value layer by `sigmoid(gate)`. The product is its own layer (`gated`); the value path reaches it by a `gated` edge block and the gate by a **`modulates`** block. Their edge scores split each product unit's conductance exactly.
+# A gated linear unit multiplies a value layer by `sigmoid(gate)`. The product is its own layer
+# (`gated`); the value path reaches it by a `gated` edge block and the gate by a **`modulates`**
+# block. Their edge scores split each product unit's conductance exactly.
 
 # %%
 class GatedMLP(nn.Module):
@@ -114,27 +125,111 @@ print("gated + modulates edges add up to the product's conductance:",
 gate_unit = int(gsnap.node_scores["gate"][0].argmax())
 gviz.select("gate", gate_unit)
 closed = gviz.intervene(mode="zero")  # a closed gate: sigmoid output 0
-print(f"close gate {gate_unit}: logit of {int(gviz.target[0])} {gsnap.logits[0, gviz.target[0]]:.2f} → "
-      f"{closed.logits[0, gviz.target[0]]:.2f}")
+print(f"close gate {gate_unit}: logit of {int(gviz.target[0])} "
+      f"{gsnap.logits[0, gviz.target[0]]:.2f} → {closed.logits[0, gviz.target[0]]:.2f}")
 
 # %% [markdown]
 # ## A model that ends in a Softmax
 #
-# The final Softmax is detected and left out of the graph: the logits before it are explained, and the probabilities are applied once (not a softmax of probabilities).
+# The final Softmax is detected and left out of the graph: the logits before it are explained, and the
+# probabilities are applied once (not a softmax of probabilities).
 
 # %%
 probabilistic = nn.Sequential(gated, nn.Softmax(dim=1))
 ex = Explainer(probabilistic, data.x_test[:4])
 print("output function left out:", ex.graph.output_activation)
 with torch.no_grad():
-    print("same probabilities as the model:",
-          bool(torch.allclose(torch.from_numpy(ex.snapshot().probabilities), probabilistic(data.x_test[:4]))))
+    print("same probabilities as the model:", bool(torch.allclose(
+        torch.from_numpy(ex.snapshot().probabilities), probabilistic(data.x_test[:4]))))
+
+
+# %% [markdown]
+# ## Token ids into an embedding
+#
+# Integer token ids that go straight into an `nn.Embedding` are explained from the embedding's output
+# on (as Captum's `LayerIntegratedGradients` does): the input layer's units are the embedding
+# dimensions, and `Linear` layers applied to every token (on `(batch, positions, features)`) are
+# **token-wise** layers whose units are features, scored summed over positions. Here each digit is
+# read as 64 tokens, one per pixel, whose id is the pixel's intensity (0 to 16; 0, a blank pixel, is
+# the padding token, whose embedding is zero: the integration baseline is the blank image).
+
+# %%
+class PixelTokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(17, 8, padding_idx=0)
+        self.position = nn.Parameter(torch.zeros(64, 8))
+        self.mix = nn.Linear(8, 16)                  # token-wise: applied to every pixel token
+        self.rows = nn.Conv1d(16, 16, 8, stride=8)   # one output per image row
+        self.head = nn.Linear(16 * 8, 10)
+
+    def forward(self, ids):
+        h = F.relu(self.mix(self.embedding(ids) + self.position))
+        h = F.relu(self.rows(h.transpose(1, 2)))
+        return self.head(torch.flatten(h, 1))
+
+ids_train = data.x_train.mul(16).round().long()  # the digits' 0…16 intensities
+ids_test = data.x_test.mul(16).round().long()
+torch.manual_seed(0)
+tokens = train_classifier(PixelTokens(), ids_train, data.y_train, epochs=15)
+print(f"test accuracy: {accuracy(tokens, ids_test, data.y_test):.3f}")
+
+# %%
+tviz = NetViz(tokens, ids_test[:8], reference=ids_train[:256], n_steps=16)
+tviz
+
+# %%
+tex = tviz.explainer
+print(tex.graph.to_text())
+print("ids kept as", tuple(tex.tokens.shape), "; embedded input", tuple(tex.inputs.shape))
+tsnap = tviz.snapshot
+mix_unit = int(tsnap.node_scores["mix"][0].argmax())
+tviz.select("mix", mix_unit)
+after = tviz.intervene(mode="zero")  # that feature switched off at every pixel
+print(f"zero mix[{mix_unit}]: logit of {int(tviz.target[0])} "
+      f"{tsnap.logits[0, tviz.target[0]]:.2f} → {after.logits[0, tviz.target[0]]:.2f}")
+
+
+# %% [markdown]
+# ## Several inputs
+#
+# A `forward(a, b)` takes its inputs as a tuple: they are packed along axis 1, each consumer reads its
+# own input's units, and `split_inputs` gives the integrated gradients of each input. Here the top and
+# bottom halves of each digit go in separately.
+
+# %%
+class TwoHalves(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.top, self.bottom = nn.Linear(32, 12), nn.Linear(32, 12)
+        self.head = nn.Linear(24, 10)
+
+    def forward(self, top, bottom):
+        return self.head(torch.cat([F.relu(self.top(top)), F.relu(self.bottom(bottom))], 1))
+
+class Halves(nn.Module):  # for training: one tensor in
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x[:, :32], x[:, 32:])
+
+torch.manual_seed(0)
+halves = TwoHalves()
+train_classifier(Halves(halves), data.x_train, data.y_train, epochs=30)
+hex_ = Explainer(halves, (data.x_test[:4, :32], data.x_test[:4, 32:]), n_steps=16)
+top_ig, bottom_ig = hex_.split_inputs(hex_.snapshot().input_scores)
+print("evidence from the top half:", top_ig.sum(1).round(2), "bottom half:",
+bottom_ig.sum(1).round(2))
 
 
 # %% [markdown]
 # ## What is refused
 #
-# A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is supported and a workaround, never drawn with parts missing. An LSTM, for example:
+# A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is
+# supported and a workaround, never drawn with parts missing. An LSTM and a tiny transformer, for
+# example:
 
 # %%
 class LSTMClassifier(nn.Module):
@@ -149,5 +244,22 @@ class LSTMClassifier(nn.Module):
 
 try:
     Explainer(LSTMClassifier(), data.x_test[:2].reshape(2, 8, 8))
+except Exception as error:
+    print(type(error).__name__, "-", error)
+
+
+# %%
+class TinyTransformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(17, 16, padding_idx=0)
+        self.encoder = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, ids):
+        return self.head(self.encoder(self.embedding(ids)).mean(1))
+
+try:
+    Explainer(TinyTransformer(), ids_test[:2])
 except Exception as error:
     print(type(error).__name__, "-", error)

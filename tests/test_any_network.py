@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from captum.attr import IntegratedGradients, LayerConductance
+from captum.attr import IntegratedGradients, LayerConductance, LayerIntegratedGradients
 from torch import nn
 
 from netviz_widget import Explainer, NetViz
@@ -91,9 +91,15 @@ def test_graph_has_the_expected_blocks_and_output_function(family):
 
 def test_input_ig_equals_captum(family):
     _name, model, ex = family
-    expected = IntegratedGradients(logits_twin(model)).attribute(
-        ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target, n_steps=N_STEPS + 1,
-        method="gausslegendre").detach().numpy()
+    if ex.tokens is not None:  # token ids: IG on the embedding output, as Captum's LIG
+        embedding = model.get_submodule(ex._front.embedding_name)
+        expected = LayerIntegratedGradients(model, embedding).attribute(
+            ex.tokens, baselines=torch.zeros_like(ex.tokens), target=ex.target,
+            n_steps=N_STEPS + 1, method="gausslegendre").detach().movedim(-1, 1).numpy()
+    else:
+        expected = IntegratedGradients(logits_twin(model)).attribute(
+            ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target,
+            n_steps=N_STEPS + 1, method="gausslegendre").detach().numpy()
     got = ex.snapshot().input_scores
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7 * np.abs(expected).max())
 
@@ -103,9 +109,10 @@ def test_every_layer_conductance_equals_captum(family):
     snap = ex.snapshot()
     gm = ex.graph.runner.gm  # the traced copy: Captum reads each layer's tap through its probe
     for layer in ex.graph.layers[1:]:
-        result = LayerConductance(gm, ex.graph.runner.probes[layer.tap]).attribute(
+        probe = ex.graph.runner.probes[layer.tap]
+        result = LayerConductance(gm, probe).attribute(
             ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target, n_steps=N_STEPS)
-        expected = result.detach().reshape(result.shape[0], result.shape[1], -1).sum(-1).numpy()
+        expected = _summed_over_positions(result, probe.axis)
         scale = max(np.abs(expected).max(), 1e-6)
         np.testing.assert_allclose(snap.node_scores[layer.name], expected, rtol=1e-5,
                                    atol=1e-6 * scale, err_msg=f"{name}: {layer.name}")
@@ -114,7 +121,7 @@ def test_every_layer_conductance_equals_captum(family):
 def test_edges_into_each_layer_add_up_to_its_pre_activation_conductance(family):
     name, model, ex = family
     snap = ex.snapshot()
-    twin = logits_twin(model)
+    twin = logits_twin(model) if ex.tokens is None else ex.graph.model  # ids: from the embedding on
     for layer in ex.graph.layers[1:]:
         blocks = ex.graph.blocks_into(layer.name)
         into = sum(snap.edge_scores[(b.src, b.dst)].sum(axis=2) for b in blocks)
@@ -127,10 +134,19 @@ def test_edges_into_each_layer_add_up_to_its_pre_activation_conductance(family):
             forward, module = ex.graph.runner.gm, ex.graph.runner.probes[blocks[0].output_key]
         result = LayerConductance(forward, module).attribute(
             ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target, n_steps=N_STEPS)
-        expected = result.detach().reshape(result.shape[0], result.shape[1], -1).sum(-1).numpy()
+        expected = _summed_over_positions(result, ex.graph.runner.probes[blocks[0].output_key].axis)
         scale = max(np.abs(expected).max(), 1e-6)
         np.testing.assert_allclose(into, expected, rtol=1e-4, atol=1e-4 * scale,
                                    err_msg=f"{name}: into {layer.name}")
+
+
+def _summed_over_positions(result: torch.Tensor, axis: int) -> np.ndarray:
+    """(batch, units) from Captum's layer attribution: every axis but the units' summed (the
+    units are on the last axis of a token-wise layer, axis 1 otherwise)."""
+    result = result.detach()
+    if axis == -1 and result.dim() > 2:
+        result = result.movedim(-1, 1)
+    return result.reshape(result.shape[0], result.shape[1], -1).sum(-1).numpy()
 
 
 def test_zero_then_undo_is_bit_identical_and_changes_the_output(family):
@@ -151,7 +167,7 @@ def test_explain_circuit_and_the_view_run(family):
     assert ex.circuit().units
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        view = NetViz(model, ex.inputs, n_steps=2)
+        view = NetViz(model, ex.inputs if ex.tokens is None else ex.tokens, n_steps=2)
     assert view.explainer.graph.output_layer.n_units == ex.graph.output_layer.n_units
 
 
@@ -264,3 +280,27 @@ def test_untraceable_model_ending_in_a_sigmoid_explains_the_logit():
     np.testing.assert_allclose(ex.snapshot().logits, logits.numpy(), rtol=1e-6)
     np.testing.assert_allclose(ex.snapshot().probabilities, model(x).detach().numpy(), rtol=1e-6)
     assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("name, module", [("token_mlp", "fc1"), ("token_residual", "up"),
+                                          ("conv_then_tokens", "mix")])
+def test_zeroing_a_token_wise_unit_zeroes_that_feature_at_every_position(name, module):
+    """A token-wise unit is a feature on the last axis: the engine's zero equals a hook that
+    zeroes output[..., unit] of the module (the activation after it maps 0 to 0)."""
+    model, x = build(name)
+    ex = Explainer(model, x, n_steps=2)
+    assert ex.graph.layer(module).shape[0] == model.get_submodule(module).out_features
+    twin = copy.deepcopy(model)
+    unit = 1
+
+    def hook(mod, args, output):
+        output = output.clone()
+        output[..., unit] = 0.0
+        return output
+
+    twin.get_submodule(module).register_forward_hook(hook)
+    with torch.no_grad():
+        expected = twin(x).numpy()
+    got = ex.evaluate([_zero(ex, module, unit)])
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(got, ex.evaluate([]))

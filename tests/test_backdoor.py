@@ -4,6 +4,7 @@ its zero interventions, the retraining defences, on a small poisoned digits MLP.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,3 +154,32 @@ def test_one_run_end_to_end_and_its_report(tmp_path):
     backdoor_report.write_report(tmp_path, [run, second], {"seeds": 2})
     text = (tmp_path / "backdoor.md").read_text()
     assert "| digits-mlp | patch | 10% | tool |" in text and (tmp_path / "backdoor_curves.png").stat().st_size
+
+
+def test_cnn_task_units_are_conv_channels_and_zeroing_them_equals_pruning():
+    x = torch.rand(40, 784)
+    y = torch.arange(40) % 10
+    task = bd.ImageTask("fashion-cnn", 28, x, y, x[:20], y[:20], x[20:], y[20:], (32,), 1, 2e-3, 5, 5)
+    model = task.build(0).eval()
+    state = fingerprint(model)
+    assert task.shape(x).shape == (40, 1, 28, 28) and task.last_hidden == "conv2"
+    explainer = Explainer(model, task.shape(x), n_steps=1)
+    assert defences.hidden_layers(explainer) == ["conv1", "conv2", "fc1"]
+    units = [("conv1", 2), ("conv2", 5), ("conv2", 9), ("fc1", 0)]
+    pruned = defences.prune(model, {"conv1": [2], "conv2": [5, 9], "fc1": [0]})
+    with torch.no_grad():
+        expected, untouched = pruned(task.shape(x)).numpy(), model(task.shape(x)).numpy()
+    logits = explainer.evaluate(defences.zero_units(explainer, units))
+    assert np.allclose(logits, expected, atol=1e-5) and not np.allclose(logits, untouched, atol=1e-3)
+    assert_unchanged(model, state)
+
+
+@pytest.mark.skipif(not Path(datasets.FASHION_DEBIAN_ROOT).is_dir(),
+                    reason="dataset-fashion-mnist not installed")
+def test_one_reduced_cnn_run_switches_conv_channels_off():
+    run = bd.run_one("fashion-cnn", "patch", 0.1, 0, n_train=600, n_test=200, epochs=2, nc_steps=5,
+                     tune_steps=5)
+    assert set(run["defences"]) == set(bd.DEFENCES)
+    assert all(unit.split("[")[0] in {"conv1", "conv2", "fc1"} for unit in run["tool units"])
+    assert run["defences"]["fine-pruning"]["units"] <= 16  # conv2's channels, as Liu et al.
+    assert run["curves"]["tool"][0]["ASR"] == pytest.approx(run["defences"]["none"]["ASR"])

@@ -106,3 +106,16 @@ def test_one_reduced_seed_on_compas():
     for r in runs:
         assert 0.5 < r["accuracy"] <= 1.0
     assert "| compas | race | tool |" in bias.summarise(runs + [{**r, "seed": 1} for r in runs])
+
+
+def test_summary_tests_every_metric_against_the_tool_paired_by_seed():
+    runs = []
+    for seed in range(4):
+        for i, variant in enumerate(bias.VARIANTS):
+            runs.append({"dataset": "adult", "attribute": "sex", "seed": seed, "variant": variant, "units": 0,
+                         "accuracy": 0.8, "parity gap": 0.1,
+                         "equalised odds gap": 0.1 + 0.01 * i + 0.001 * seed})  # tool: i = 4
+    row = next(line for line in bias.summarise(runs).splitlines() if "| adult | sex | none |" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[-2].startswith("-0.040 (p=")  # equalised odds: none − tool = −4 × 0.01, every seed
+    assert cells[-3].startswith("+0.000 (p=1")  # parity: identical arms

@@ -39,8 +39,14 @@ def test_one_under_trained_mlp_end_to_end():
     for score in eu.SCORES:
         assert 0.0 <= result[score] <= 1.0
     assert len(result["units"]) == eu.TOP_UNITS and all(u.startswith("fc") for u in result["units"])
+    assert 0.0 <= result[eu.RANDOM] <= 1.0 and len(result["random units"]) == eu.TOP_UNITS
+    assert result["random units"] != result["units"]  # 5 of 112 units drawn: a different set
     table = eu.summarise([result, {**result, "seed": 1}])
     assert "| mlp | under-trained | 2 |" in table and "Δ" in table
+    control = eu.control_table([result, {**result, "seed": 1}])
+    expected = result["units: activation"] - result[eu.RANDOM]
+    assert "| AUROC (activation units) | " in control
+    assert f"{expected:.3f} [{expected:.3f}, {expected:.3f}]" in control  # two identical seeds
 
 
 def test_fashion_split_is_seeded_and_flat():

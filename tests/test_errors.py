@@ -105,9 +105,8 @@ def test_a_tuple_of_tensors_is_described_not_dumped():
 
 
 @pytest.mark.parametrize("given, words", [
-    ((torch.zeros(2, 4), torch.zeros(2, 4)), "Several inputs are not supported yet"),
-    ([torch.zeros(2, 4)], "Several inputs are not supported yet"),
-    ({"a": torch.zeros(2, 4)}, "Several inputs are not supported yet"),
+    ([torch.zeros(2, 4)], "Several inputs go to Explainer / NetViz as a tuple (a, b)"),
+    ({"a": torch.zeros(2, 4)}, "Several inputs go to Explainer / NetViz as a tuple (a, b)"),
     (np.zeros((2, 4), dtype=np.float32), "torch.as_tensor(x, dtype=torch.float32)"),
 ])
 def test_inputs_that_are_not_one_tensor_get_a_way_out(given, words):

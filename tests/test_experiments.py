@@ -59,6 +59,26 @@ def test_taylor_logit_is_activation_times_outgoing_weight():
     np.testing.assert_allclose(scores["Taylor (logit)"]["fc1"], expected.detach().numpy(), rtol=1e-5)
 
 
+def test_taylor_loss_is_squared_batch_sum_of_activation_times_loss_gradient():
+    model = mlp((5, 4, 3), seed=1).eval()  # one hidden layer: ∂L/∂a_j = Σ_k ∂L/∂z_k · W2[k, j]
+    x = torch.rand(20, 5, generator=torch.Generator().manual_seed(2))
+    y = torch.randint(0, 3, (20,), generator=torch.Generator().manual_seed(3))
+    a = torch.relu(model.fc1(x)).detach()
+    expected = []
+    for rows in (slice(0, 8), slice(8, 16), slice(16, 20)):  # mini-batches of 8
+        p = torch.softmax(model.fc2(a[rows]), 1).detach()
+        dl_dz = (p - nn.functional.one_hot(y[rows], 3)) / a[rows].shape[0]  # mean cross-entropy
+        expected.append(((a[rows] * (dl_dz @ model.fc2.weight.detach())).sum(0) ** 2).numpy())
+    scores = criteria.taylor_loss_scores(model, x, y, batch_size=8)
+    np.testing.assert_allclose(scores["fc1"], np.mean(expected, axis=0), rtol=1e-4)
+    # unit_scores takes Taylor (loss) from the separate reference when one is given
+    small = criteria.unit_scores(model, x[:4], y[:4], seed=0, loss_reference=(x, y))
+    np.testing.assert_allclose(small["Taylor (loss)"]["fc1"], criteria.taylor_loss_scores(model, x, y)["fc1"])
+    alone = criteria.unit_scores(model, x[:4], y[:4], seed=0)
+    assert not np.allclose(alone["Taylor (loss)"]["fc1"], small["Taylor (loss)"]["fc1"])
+    np.testing.assert_allclose(alone["conductance"]["fc1"], small["conductance"]["fc1"])
+
+
 def test_lrp_matches_captum_on_a_model_without_flatten():
     from captum.attr import LayerLRP
     from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule
@@ -124,9 +144,24 @@ def test_pruning_verdicts_are_holm_corrected():
     assert all(c["p_holm"] >= c["p"] for c in cells)
     assert {c["verdict"] for c in cells if c["setting"] == "fine-tuned"} == {"tie"}
     table = pruning.summarise(_synthetic_runs())
-    assert "| digits-mlp | one-shot | 5 | 0 | 1 |" in table  # wins / ties / loses of conductance
+    assert "| digits-mlp | one-shot | 5 / 0 / 1 | 5 / 0 / 1 |" in table  # wins / ties / loses of conductance
     few = pruning.comparisons(_synthetic_runs(3))  # 3 seeds: p ≥ 0.25, nothing can be called
     assert {c["verdict"] for c in few} == {"tie"}
+
+
+def test_whole_table_holm_is_at_least_the_family_holm_and_lists_survivors():
+    runs = _synthetic_runs()
+    other_model = [{**r, "model": "fashion-mlp"} for r in runs]
+    cells = pruning.comparisons(runs + other_model)  # 2 models × 2 settings: families of 6, table of 24
+    assert all(c["p_holm_all"] >= c["p_holm"] for c in cells)
+    assert any(c["p_holm_all"] > c["p_holm"] for c in cells)
+    lines = pruning.whole_table_summary(cells, 12)
+    survivors = [c for c in cells if c["p_holm_all"] < 0.05]
+    assert f"{len(survivors)} of 24 cells survive" in lines[0] and len(lines) == 2 + len(survivors)
+    # 10 seeds: the exact test's smallest p is 2/1024, so over 72 tests nothing can survive
+    assert pruning.smallest_p(10) == 2 / 1024
+    nothing = [{**c, "p_holm_all": 72 * pruning.smallest_p(10)} for c in cells]
+    assert pruning.whole_table_summary(nothing, 10)[0].endswith("no cell survives at α = 0.05.")
 
 
 def test_reduced_pruning_run_is_reproducible():
@@ -181,10 +216,28 @@ def test_penalties_vanish_when_the_model_ignores_the_region():
     mask = shortcut.corner_masks()[0].float()
     assert prior.ig_penalty(model, x, y, mask).item() > 0
     assert prior.input_gradient_penalty(model, x, mask).item() > 0
+    assert prior.eg_penalty(model, x, y, mask).item() > 0
     with torch.no_grad():
         model.fc1.weight.view(16, 1, 28, 28)[:, mask.bool()] = 0.0
     assert prior.ig_penalty(model, x, y, mask).item() == pytest.approx(0.0, abs=1e-12)
     assert prior.input_gradient_penalty(model, x, mask).item() == pytest.approx(0.0, abs=1e-12)
+    assert prior.eg_penalty(model, x, y, mask).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_eg_penalty_is_exact_on_a_linear_model():
+    # f linear: the gradient is W[y] at every point, so EG = (x − x') · W[y] whatever α is
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    x = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 3, 4, 5])
+    mask = shortcut.corner_masks()[1].float()
+    torch.manual_seed(7)
+    penalty = prior.eg_penalty(model, x, y, mask)
+    torch.manual_seed(7)
+    baseline = x[torch.randperm(6)]
+    eg = (x - baseline) * model[1].weight[y].detach().reshape(6, 1, 28, 28)
+    torch.testing.assert_close(penalty, (eg.pow(2) * mask).flatten(1).sum(1).mean(), rtol=1e-5, atol=1e-8)
+    penalty.backward()  # differentiable in the weights
+    assert model[1].weight.grad is not None and model[1].weight.grad.abs().sum() > 0
 
 
 def test_resample_region_moves_only_the_region():
@@ -199,6 +252,38 @@ def test_selection_uses_validation_not_test():
     runs = [{"seed": 0, "kind": "swatch", "arm": "weight decay", "strength": s, "test_accuracy": t,
              "val_resampled_accuracy": v} for s, t, v in ((1e-4, 0.9, 0.5), (1e-3, 0.5, 0.8))]
     assert shortcut.selected(runs, "swatch")["weight decay"][0]["strength"] == 1e-3
+
+
+def test_found_region_strength_is_swept_and_selected_on_its_own_validation():
+    runs = [{"seed": seed, "kind": "swatch", "arm": arm, "strength": s, "test_accuracy": t,
+             "val_resampled_accuracy": v, "true_region_share": 0.1, "found_pixels": 30, "precision": 1.0,
+             "recall": 0.5, "iou": 0.5, "finder": "gradient"}
+            for seed in range(3)
+            for arm, s, t, v in (("plain", 0.0, 0.70, 0.80), ("IG prior (found region)", 10.0, 0.75, 0.81),
+                                 ("IG prior (found region)", 1000.0, 0.78, 0.84),
+                                 ("IG prior (true region)", 100.0, 0.80, 0.85))]
+    assert shortcut.swept(runs)["IG prior (found region)"] == [10.0, 1000.0]  # 1000 is not in STRENGTHS
+    assert {r["strength"] for r in shortcut.selected(runs, "swatch")["IG prior (found region)"]} == {1000.0}
+    assert "| IG prior (found region) | 1000 |" in shortcut.summarise(runs)
+
+
+def test_from_json_merges_runs_of_other_arms_keeping_shared_rows_once(tmp_path):
+    import json
+    row = {"seed": 0, "kind": "swatch", "strength": 0.0, "test_accuracy": 0.7, "val_resampled_accuracy": 0.8,
+           "true_region_share": 0.1, "found_pixels": 30, "precision": 1.0, "recall": 0.5, "iou": 0.5}
+    plain = [{**row, "seed": seed, "arm": "plain"} for seed in range(2)]
+    ig = [{**row, "seed": seed, "arm": "IG prior (found region)", "strength": 10.0, "test_accuracy": 0.75}
+          for seed in range(2)]
+    eg = [{**row, "seed": seed, "arm": "EG prior (found region)", "strength": 100.0, "test_accuracy": 0.76}
+          for seed in range(2)]
+    for name, runs in (("a", plain + ig), ("b", plain + eg)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"config": {"run": name}, "runs": runs}))
+    shortcut.main(["--from-json", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out",
+                   str(tmp_path), "--name", "merged"])
+    merged = json.loads((tmp_path / "merged.json").read_text())
+    assert len(merged["runs"]) == 6 and merged["config"] == {"merged": [{"run": "a"}, {"run": "b"}]}
+    table = (tmp_path / "merged.md").read_text()
+    assert "| EG prior (found region) | 0.760" in table and "| IG prior (found region) | 0.750" in table
 
 
 def test_ssim_and_the_zero_pixel_artefact():

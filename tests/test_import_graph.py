@@ -13,7 +13,8 @@ UI_LIBRARIES = {"ipywidgets", "anywidget", "bokeh", "jupyter_bokeh", "IPython", 
 # Engine/analysis modules: all but the notebook widget's (matched by name before and after the
 # move of issue 17; a module of ui/ or one of these names is UI).
 UI_MODULES = {"widget", "view", "controls", "plots", "view_state", "export", "report", "compare_view",
-              "replay", "replay_export", "display", "offline_views", "figures", "view_requests", "__main__"}
+              "replay", "replay_export", "display", "offline_views", "figures", "view_requests", "palette",
+              "page_note", "__main__"}
 
 
 def module_name(path: Path) -> str:

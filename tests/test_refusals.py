@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from netviz_widget import Explainer, LayeredGraph
-from netviz_widget.errors import GraphError, InputError
+from netviz_widget.errors import GraphError
 from tests.model_state import assert_unchanged, fingerprint
 
 SUPPORTED = r"expected operations NetViz can draw \(Linear and Conv1d/2d/3d layers"
@@ -120,9 +120,10 @@ CASES = [
     (TiedAutoencoder, (2, 4), r"got 'F\.linear'",
      here(r"return F\.linear.*") + r": a functional call using the weight 'encode\.weight'"),
     (TokenWise, (2, 5, 3), r"got \"Linear 'fc'\"",
-     r"a Linear applied to a 3-d tensor \(\d+, 5, 3\) \(token-wise\) is not supported yet"),
-    (Permuted, (2, 3, 5), r"got 'Tensor\.permute'",
-     here(r"h = self\.conv\(x\)\.permute\(0, 2, 1\)") + r": it moves the unit axis"),
+     r"a Linear over the last axis of a 3-d tensor \(\d+, 5, 3\) whose units are on axis 1.*"
+     r"Workaround: for a token-wise Linear, pass \(batch, features, positions\)"),
+    (Permuted, (2, 3, 5), r"got 'Tensor\.reshape'",  # the permute makes units token-wise
+     here(r"return self\.fc\(h\.reshape\(-1, 4\)\)") + r": it reshapes token-wise units"),
     (Stacked, (2, 3), r"got 'torch\.stack'", "it combines the units of several layers"),
     (Difference, (2, 3), r"got 'operator\.sub'", "it combines the units of several layers"),
     (ScalarGate, (2, 3), r"got 'Tensor\.mean'", here(r"return self\.main.*") + ": it changes the unit axis"),
@@ -145,16 +146,31 @@ def test_refusal_names_the_operation_source_line_and_a_workaround(build, shape, 
 
 def test_several_inputs_are_refused_with_a_workaround():
     with pytest.raises(GraphError, match=r"expected a forward that takes one input tensor, got "
-                       r"'a forward with 2 inputs'\. Several inputs are not supported yet\. "
-                       r"Workaround: wrap the model"):
+                       r"'a forward with 2 inputs'\. Give Explainer / NetViz the inputs as a "
+                       r"tuple \(a, b\)"):
         LayeredGraph.from_module(TwoInputs(), torch.rand(2, 3))
 
 
-def test_token_ids_into_an_embedding_say_so():
+def test_flattened_token_embeddings_say_so():
+    # token ids are explained from the embedding on; flattening (positions × dims) is refused
     model = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
-    with pytest.raises(InputError, match=r"token-id inputs into an nn\.Embedding are not supported "
-                       r"yet.*Workaround: explain the model from the embedding output on"):
+    with pytest.raises(GraphError, match=r"Flatten '1'.*it reshapes token-wise units \(1, 3, 4\) "
+                       r"to \(1, 12\)\. Workaround: reduce over the positions"):
         Explainer(model, torch.randint(0, 10, (2, 3)))
+
+
+def test_token_ids_that_do_not_enter_an_embedding_first_say_so():
+    class Offset(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding, self.head = nn.Embedding(10, 4), nn.Linear(4, 2)
+
+        def forward(self, ids):
+            return self.head(self.embedding(ids + 1).mean(1))
+
+    with pytest.raises(GraphError, match=r"token ids that go straight into one nn\.Embedding, got "
+                       r"'ids used by operator\.add'"):
+        Explainer(Offset(), torch.randint(0, 8, (2, 3)))
 
 
 def test_untraceable_models_refuse_unknown_families_by_module_name():
@@ -168,3 +184,20 @@ def test_untraceable_models_refuse_unknown_families_by_module_name():
             pytest.raises(GraphError, match=r"LSTM 'lstm' \(torch\.fx could not trace the model, so "
                           r"no source line is known\): recurrent layers are not drawn as units yet"):
         LayeredGraph.from_module(Untraceable(), torch.rand(2, 5, 3))
+
+
+def test_a_refusal_after_an_embedding_names_the_users_source_line():
+    class TinyTransformer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(10, 8, padding_idx=0)
+            self.encoder = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, ids):
+            return self.head(self.encoder(self.embedding(ids)).mean(1))
+
+    with pytest.raises(GraphError, match=r"TransformerEncoderLayer 'encoder' at test_refusals\.py:\d+ "
+                       r"in forward: `return self\.head\(self\.encoder\(self\.embedding\(ids\)\)"
+                       r"\.mean\(1\)\)`: attention heads are not drawn as units yet"):
+        Explainer(TinyTransformer(), torch.randint(1, 10, (2, 5)))

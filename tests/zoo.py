@@ -417,3 +417,7 @@ FAMILIES = {
     "captum_multilayer": (seeded(captum_multilayer), lambda: _rand(3, 3)),
     "captum_reused_linear": (seeded(captum_reused_linear), lambda: _rand(3, 3)),
 }
+
+from tests.zoo_sequences import sequence_families  # noqa: E402
+
+FAMILIES.update(sequence_families(seeded, _rand))

@@ -228,6 +228,9 @@ def path_map(mods: dict[str, str]) -> dict[str, str]:
 # after the move: paths computed from a module's own location
 FIXUPS = [
     ("netviz_widget/ui/view.py", 'Path(__file__).parent / "static"', 'Path(__file__).parents[1] / "static"'),
+    # palette.json stays beside the package's root: js/scales.js imports it from there
+    ("netviz_widget/ui/palette.py", 'Path(__file__).parent / "palette.json"',
+     'Path(__file__).parents[1] / "palette.json"'),
 ]
 
 TEXT_GLOBS = ["netviz_widget/**/*.py", "studies/**/*.py", "tests/**/*.py", "benchmarks/*.py", "tools/*.py",

@@ -6,8 +6,9 @@
 - ``roar8``: the pruning study's retrain check (Fashion MLP, 75% masks) at 2 and 8 epochs for
   conductance, Taylor (logit), weight magnitude and random masks;
 - ``taylor-loss-ref``: the pruning study's Fashion MLP pruned one-shot at 75% / 90% by Taylor (loss)
-  and conductance scored on the study's 300 validation images vs on all 5,000 validation images
-  (is the Taylor (loss) baseline weakened by its small reference set?).
+  and conductance scored on the 300-image reference set vs on all 5,000 validation images (was the
+  Taylor (loss) baseline weakened by its small reference set? It was; the study now scores Taylor
+  (loss) on the whole validation split).
 
     PYTHONPATH=$PWD python tools/review_opt_checks.py wide-sweep   # ≈ 4 min on 1 thread
     PYTHONPATH=$PWD python tools/review_opt_checks.py roar8        # ≈ 1.5 min

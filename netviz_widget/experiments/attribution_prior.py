@@ -10,6 +10,9 @@
 - `ig_penalty`: squared integrated gradients of the true-class logit on a pixel mask, on the
   tool's integration path (`attribution.path_points`, Captum's Gauss–Legendre rule), differentiable
   in the weights (Erion et al. 2021's attribution prior with IG; the zero baseline).
+- `eg_penalty`: the same prior with expected gradients (Erion et al. 2021's own attribution):
+  one baseline per example drawn from the other images of the batch and one α ~ U(0, 1) per
+  example, a single-sample estimate each training step as in their training.
 - `input_gradient_penalty`: Ross et al. 2017's "right for the right reasons" term: squared input
   gradient of the summed log-probabilities on the mask.
 """
@@ -43,6 +46,18 @@ def ig_penalty(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.T
     weights = torch.tensor(steps, dtype=x.dtype).reshape(-1, *[1] * x.dim())
     integrated = (gradient.reshape(n_steps, *x.shape) * weights).sum(0) * x
     return (integrated.pow(2) * mask).flatten(1).sum(1).mean()
+
+
+def eg_penalty(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of Σ_mask EG², EG the one-sample expected gradients of the `y` logit:
+    (x − x') · ∂f/∂x at x' + α (x − x'), x' another image of the batch (a random permutation), α ~ U(0, 1)
+    (both from torch's global generator); differentiable in the model's weights."""
+    baseline = x[torch.randperm(x.shape[0])]
+    alpha = torch.rand(x.shape[0], *[1] * (x.dim() - 1), dtype=x.dtype)
+    point = (baseline + alpha * (x - baseline)).requires_grad_(True)
+    selected = model(point).gather(1, y.unsqueeze(1)).sum()
+    (gradient,) = torch.autograd.grad(selected, point, create_graph=True)
+    return ((gradient * (x - baseline)).pow(2) * mask).flatten(1).sum(1).mean()
 
 
 def attribution_map(model: nn.Module, x: torch.Tensor, n_steps: int = 16,

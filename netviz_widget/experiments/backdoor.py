@@ -3,8 +3,9 @@
 An attacker poisons a share of the training set: inputs of other classes carry a trigger and are
 relabelled to a target class drawn per seed. Two triggers: a BadNets patch (a white square in the
 bottom-right corner) and a blended trigger (Chen et al. 2017: the image mixed with a fixed noise
-pattern at α = 0.2). Two models: the digits MLP 64-64-32-10 (8×8 digits) and a Fashion-MNIST MLP
-784-64-32-10 (a 10k-image training subset).
+pattern at α = 0.2). Three models: the digits MLP 64-64-32-10 (8×8 digits), a Fashion-MNIST MLP
+784-64-32-10 and a Fashion-MNIST CNN (conv 8 and 16 channels, fc 32: its units are conv channels
+and neurons), both on a training subset (``--n-train``).
 
 The defender has the model and a small clean validation set only — not the trigger, the target or
 the training set. The unit-switching defences (tool, random, oracle, fine-pruning's pruning step)
@@ -47,6 +48,7 @@ from .. import datasets
 from .._calls import small_work_threads
 from ..explainer import Explainer
 from . import backdoor_defences as bd
+from . import fashion
 from .common import experiment_parser
 from .protocol import train_val_split
 
@@ -90,21 +92,45 @@ class Task:
         return f"fc{len(self.widths) - 2}"
 
 
+@dataclass(frozen=True)
+class ImageTask(Task):
+    """A CNN task (`fashion.cnn`: conv1-conv2-fc1-fc2, ``widths`` = (hidden,)): flat inputs are
+    reshaped to (n, 1, side, side); its units are conv channels and fc1's neurons; fine-pruning
+    prunes the last convolutional layer's channels, as Liu et al. 2018 do."""
+
+    channels: tuple[int, int] = (8, 16)
+
+    def shape(self, x: torch.Tensor) -> torch.Tensor:
+        """Model inputs: images (n, 1, side, side)."""
+        return x.reshape(len(x), 1, self.side, self.side)
+
+    def build(self, seed: int) -> nn.Sequential:
+        """The untrained CNN."""
+        return fashion.cnn(seed, self.channels, self.widths[0])
+
+    @property
+    def last_hidden(self) -> str:
+        """The last convolutional layer."""
+        return "conv2"
+
+
 def load_task(name: str, seed: int, n_train: int = 10_000, n_test: int | None = None,
               epochs: int | None = None, nc_steps: int = 120, tune_steps: int = 200) -> Task:
-    """``digits-mlp`` or ``fashion-mlp``, split for `seed` (validation: 10% / 5% of training);
-    `nc_steps` reverse-engineering and `tune_steps` fine-tuning steps."""
+    """``digits-mlp``, ``fashion-mlp`` or ``fashion-cnn``, split for `seed` (validation: 10% / 5%
+    of training); `nc_steps` reverse-engineering and `tune_steps` fine-tuning steps."""
     if name == "digits-mlp":
         data = datasets.load_digits_split()
         split = train_val_split(data.x_train, data.y_train, data.x_test, data.y_test, 0.1, seed)
         return Task(name, 8, *vars(split).values(), (64, 64, 32, 10), epochs or 30, 1e-2, nc_steps,
                     tune_steps)
-    if name == "fashion-mlp":
+    if name in ("fashion-mlp", "fashion-cnn"):
         data = datasets.fashion_mnist()
         rows = torch.from_numpy(np.random.default_rng(seed).choice(len(data.y_train), n_train, replace=False))
         test = slice(0, n_test)
         split = train_val_split(data.x_train[rows].reshape(n_train, -1), data.y_train[rows],
                                 data.x_test[test].reshape(-1, 784), data.y_test[test], 0.05, seed)
+        if name == "fashion-cnn":
+            return ImageTask(name, 28, *vars(split).values(), (32,), epochs or 6, 2e-3, nc_steps, tune_steps)
         return Task(name, 28, *vars(split).values(), (784, 64, 32, 10), epochs or 8, 2e-3, nc_steps,
                     tune_steps)
     raise ValueError(f"unknown task {name!r}")
@@ -276,12 +302,19 @@ def main(argv: list[str] | None = None) -> int:
     from .backdoor_report import write_report
 
     parser = experiment_parser("backdoor", __doc__, seeds=10)
-    parser.add_argument("--tasks", nargs="+", default=["digits-mlp", "fashion-mlp"])
+    parser.add_argument("--tasks", nargs="+", default=["digits-mlp", "fashion-mlp"],
+                        help="digits-mlp, fashion-mlp, fashion-cnn")
+    parser.add_argument("--triggers", nargs="+", default=list(TRIGGERS))
     parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.01, 0.05, 0.1])
     parser.add_argument("--n-train", type=int, default=10_000, help="Fashion-MNIST training subset")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="Fashion-MNIST: the first N test images (all 10,000 if not given)")
+    parser.add_argument("--nc-steps", type=int, default=120, help="Neural Cleanse's steps per class")
     args = parser.parse_args(argv)
-    runs = run(args.seeds, tuple(args.tasks), rates=tuple(args.rates), n_train=args.n_train)
-    config = {"seeds": args.seeds, "tasks": args.tasks, "rates": args.rates, "budget": BUDGET,
+    runs = run(args.seeds, tuple(args.tasks), tuple(args.triggers), tuple(args.rates), n_train=args.n_train,
+               n_test=args.n_test, nc_steps=args.nc_steps)
+    config = {"seeds": args.seeds, "tasks": args.tasks, "triggers": args.triggers, "rates": args.rates,
+              "budget": BUDGET, "n_test (fashion)": args.n_test, "nc_steps": args.nc_steps,
               "blend_alpha": BLEND_ALPHA, "n_train (fashion)": args.n_train}
     return write_report(args.out, runs, config)
 

@@ -20,7 +20,8 @@ accuracy lost), every number measured on test:
 
 Metrics: accuracy, demographic-parity gap (difference of positive rates between groups) and
 equalised-odds gap (the larger of the TPR and FPR differences), mean [95% bootstrap CI] over
-seeds; each variant's gap against the tool's, paired by seed, Holm-corrected.
+seeds; each variant's accuracy and both gaps against the tool's, paired by seed, Holm-corrected
+(per metric, over the variants). ``--from-json bias.json`` rewrites the table only.
 
     python -m netviz_widget.experiments.bias --seeds 10 --out docs/results/
 """
@@ -28,6 +29,7 @@ seeds; each variant's gap against the tool's, paired by seed, Holm-corrected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,7 +40,7 @@ from .. import datasets, tabular
 from .._calls import small_work_threads
 from ..explainer import Explainer
 from ..interventions import Intervention, make_intervention
-from .common import experiment_parser, markdown_table, report
+from .common import experiment_parser, markdown_table, report, report_from_json
 from .protocol import bootstrap_ci, compare_arms, format_ci
 
 BUDGET = 0.02
@@ -244,7 +246,7 @@ def run(seeds: int = 10, configs: tuple[tuple[str, str], ...] = CONFIGS, progres
 
 def summarise(runs: list[dict]) -> str:
     """Markdown: per data set and attribute, every metric per variant (mean [95% CI]) and the
-    paired difference of each gap to the tool's (Holm over the variants)."""
+    paired difference of each metric to the tool's (Holm over the variants, per metric)."""
     rows = []
     for dataset, attribute in sorted({(r["dataset"], r["attribute"]) for r in runs}):
         group = [r for r in runs if (r["dataset"], r["attribute"]) == (dataset, attribute)]
@@ -254,20 +256,26 @@ def summarise(runs: list[dict]) -> str:
             cells = [format_ci(*bootstrap_ci(values[m][variant])) for m in METRICS]
             deltas = ["reference" if variant == "tool" else
                       f"{versus[m][variant].difference:+.3f} (p={versus[m][variant].p_holm:.2g})"
-                      for m in ("accuracy", "parity gap")]
+                      for m in METRICS]
             units = np.mean([r["units"] for r in group if r["variant"] == variant])
             rows.append([dataset, attribute, variant, *cells, *deltas, f"{units:.1f}"])
     seeds = len({r["seed"] for r in runs})
     return (f"{seeds} seeds; test split (20%); choices on the audit split (20%) within 2 points of audit "
             "accuracy.\n\n"
             + markdown_table(["data", "group", "variant", *(f"{m} [95% CI]" for m in METRICS),
-                              "Δ accuracy vs tool (p Holm)", "Δ parity gap vs tool (p Holm)", "units off"],
+                              "Δ accuracy vs tool (p Holm)", "Δ parity gap vs tool (p Holm)",
+                              "Δ equalised odds gap vs tool (p Holm)", "units off"],
                              rows))
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the study and write bias.json and bias.md."""
-    args = experiment_parser("bias", __doc__, seeds=10).parse_args(argv)
+    parser = experiment_parser("bias", __doc__, seeds=10)
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="rewrite the table from an earlier run's bias.json instead of running")
+    args = parser.parse_args(argv)
+    if args.from_json is not None:
+        return report_from_json(args.from_json, args.out, "bias", summarise)
     runs = run(args.seeds)
     return report(args.out, "bias", runs, summarise(runs),
                   {"seeds": args.seeds, "budget": BUDGET, "configs": CONFIGS, "split": "60/20/20",

@@ -70,14 +70,25 @@ def report(out: Path, name: str, runs: list[dict], table: str, config: dict) -> 
     return 0
 
 
-def report_from_json(json_path: Path, out: Path, name: str,
+def report_from_json(json_path: Path | Sequence[Path], out: Path, name: str,
                      summarise: Callable[[list[dict]], str],
                      plot: Callable[[list[dict], Path], object] | None = None) -> int:
     """The CLI's ``--from-json``: rewrite the tables (and the figure) of an earlier run's JSON
-    instead of running again."""
-    saved = json.loads(json_path.read_text())
-    runs = saved["runs"]
+    instead of running again. Several JSON files (runs of the same study with other arms, same
+    seeds) are merged: their runs concatenated, exact duplicates (e.g. the shared plain model's row)
+    kept once, their configs listed."""
+    paths = [json_path] if isinstance(json_path, (str, Path)) else list(json_path)
+    saved = [json.loads(Path(path).read_text()) for path in paths]
+    runs: list[dict] = []
+    seen: set[str] = set()
+    for item in saved:
+        for run in item["runs"]:
+            key = json.dumps(run, sort_keys=True, default=_plain)
+            if key not in seen:
+                seen.add(key)
+                runs.append(run)
+    config = saved[0]["config"] if len(saved) == 1 else {"merged": [item["config"] for item in saved]}
     out.mkdir(parents=True, exist_ok=True)
     if plot is not None:
         plot(runs, out / f"{name}.png")
-    return report(out, name, runs, summarise(runs), saved["config"])
+    return report(out, name, runs, summarise(runs), config)

@@ -11,6 +11,7 @@ combined with it. Then the selected units are mean-ablated and scaled ×2 ("stee
 they do to accuracy. Models: an MLP 784-64-32-10 on Fashion-MNIST (the digits MLP and CNN with
 ``--data digits``), each trained normally and under-trained. Means over seeds come with 95%
 bootstrap intervals; each score is compared with max softmax, paired by seed, Holm-corrected.
+Control: as many units drawn at random per seed, through the same fit and the same interventions.
 
     python -m netviz_widget.experiments.error_units --seeds 10 --out docs/results/
 """
@@ -37,6 +38,8 @@ TRAINING = {"trained": {"mlp": 40, "cnn": 25, "fashion-mlp": 8},
             "under-trained": {"mlp": 2, "cnn": 1, "fashion-mlp": 1}}
 SCORES = ("max softmax", "units: activation", "units: conductance", "max softmax + units")
 TOP_UNITS = 5
+RANDOM = "random units: activation"
+EFFECTS = ("accuracy change: ablate", "accuracy change: steer ×2")
 
 
 def auroc(errors: np.ndarray, score: np.ndarray) -> float:
@@ -139,8 +142,8 @@ def run_one(kind: str, training: str, seed: int) -> dict:
               "errors (evaluation half)": int(evaluation.errors.sum()),
               "max softmax": auroc(evaluation.errors, evaluation.softmax[:, 0])}
     if search.errors.all() or not search.errors.any():
-        return {**result, **dict.fromkeys(SCORES[1:], float("nan")), "units": [],
-                "accuracy change: ablate": float("nan"), "accuracy change: steer ×2": float("nan")}
+        return {**result, **dict.fromkeys((*SCORES[1:], RANDOM, *EFFECTS), float("nan")), "units": [],
+                **{f"random {key}": float("nan") for key in EFFECTS}}
     columns = {}
     for feature in ("activation", "conductance"):
         columns[feature] = separating_units(search.features[feature], search.errors)
@@ -154,7 +157,16 @@ def run_one(kind: str, training: str, seed: int) -> dict:
     result["max softmax + units"] = auroc(evaluation.errors, combined)
     units = [search.names[c] for c in chosen]
     result["units"] = [f"{layer}[{unit}]" for layer, unit in units]
-    return {**result, **intervention_effects(evaluation, units)}
+    # the control: as many units drawn at random, through the same fit and the same interventions
+    drawn = np.random.default_rng(10_000 + seed).choice(len(search.names), len(chosen), replace=False)
+    result[RANDOM] = auroc(evaluation.errors, fitted_score(search.features["activation"][:, drawn],
+                                                           search.errors,
+                                                           evaluation.features["activation"][:, drawn]))
+    random_units = [search.names[c] for c in drawn]
+    result["random units"] = [f"{layer}[{unit}]" for layer, unit in random_units]
+    control = {f"random {key}": value
+               for key, value in intervention_effects(evaluation, random_units).items()}
+    return {**result, **intervention_effects(evaluation, units), **control}
 
 
 @small_work_threads  # one intra-op thread for this small work (issue 21)
@@ -196,7 +208,35 @@ def summarise(runs: list[dict]) -> str:
             "over seeds; Δ: paired difference to max softmax, Holm-corrected p.\n\n"
             + markdown_table(["model", "training", "seeds", "accuracy", "errors", "AUROC: max softmax",
                               *(f"AUROC: {s}" for s in SCORES[1:]), "accuracy change: ablate units",
-                              "accuracy change: steer units ×2"], rows))
+                              "accuracy change: steer units ×2"], rows)
+            + ("\n\n" + control_table(runs) if any(RANDOM in r for r in runs) else ""))
+
+
+def control_table(runs: list[dict]) -> str:
+    """Markdown: the searched units against as many random units (same fit, same interventions):
+    each measure's mean [95% CI] for both, and their paired difference (Holm over the measures)."""
+    measures = (("AUROC (activation units)", "units: activation", RANDOM),
+                *((f"{key} (units)", key, f"random {key}") for key in EFFECTS))
+    rows = []
+    for kind in sorted({r["kind"] for r in runs}):
+        for training in TRAINING:
+            items = [r for r in runs if r["kind"] == kind and r["training"] == training and RANDOM in r
+                     and not any(np.isnan(r[key]) for _, a, b in measures for key in (a, b))]
+            if not items:
+                continue
+            differences = {label: [r[a] - r[b] for r in items] for label, a, b in measures}
+            tests = {row.arm: row for row in compare_arms({"zero": [0.0] * len(items), **differences},
+                                                          "zero")}
+            for label, searched, drawn in measures:
+                row = tests[label]
+                rows.append([kind, training, str(len(items)), label, _ci([r[searched] for r in items]),
+                             _ci([r[drawn] for r in items]),
+                             f"{format_ci(row.mean, row.low, row.high)} (p={row.p_holm:.2g})"])
+    return ("**Control: as many random units** (drawn per seed, same logistic regression on the search "
+            "half, same interventions on the evaluation half); searched − random paired by seed, "
+            "Holm-corrected over the three measures.\n\n"
+            + markdown_table(["model", "training", "seeds", "measure", "searched units", "random units",
+                              "searched − random [95% CI]"], rows))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,9 @@ Two shortcuts, each present in training and validation and absent (random) at te
 
 Per seed: a plain MLP is trained; the tool *finds* the region it leans on from validation
 attributions (`attribution_prior.find_region`, no location given); then arms are trained over a
-sweep of strengths — the IG prior on the found region (the tool's path), the input-gradient
-penalty (RRR) on the same region, weight decay, dropout — each arm's strength selected on
+sweep of strengths — the IG prior on the found region (the tool's path), the expected-gradients
+prior (Erion et al. 2021) and the input-gradient penalty (RRR) on the same region, weight decay,
+dropout — each arm's strength selected on
 validation images whose found region is resampled from other images (the tool's resample
 intervention); and an oracle trained with random swatches / random brightness. Reported: test
 accuracy (shortcut random) per arm, paired tests with Holm's correction, accuracy vs strength,
@@ -31,6 +32,7 @@ from .._calls import small_work_threads
 from . import fashion
 from .attribution_prior import (
     attribution_map,
+    eg_penalty,
     find_region,
     ig_penalty,
     input_gradient_penalty,
@@ -44,7 +46,8 @@ KINDS = ("swatch", "brightness")
 STRENGTHS = {"IG prior (found region)": (1.0, 10.0, 100.0),
              "input-gradient penalty (found region)": (1.0, 10.0, 100.0),
              "weight decay": (1e-4, 1e-3, 1e-2), "dropout": (0.25, 0.5, 0.75),
-             "IG prior (true region)": (1.0, 10.0, 100.0)}
+             "IG prior (true region)": (1.0, 10.0, 100.0),
+             "EG prior (found region)": (10.0, 100.0, 1000.0)}
 GIVEN = "IG prior (true region)"  # the region given, not found: the swatch only
 WIDTHS = (784, 128, 10)
 SWATCH = 4
@@ -95,6 +98,9 @@ def train_arm(arm: str, strength: float, data: dict, mask: torch.Tensor, seed: i
     if arm.startswith("IG prior") and mask.any():
         def penalty(m, xb, yb):
             return strength * ig_penalty(m, xb, yb, weight)
+    elif arm.startswith("EG prior") and mask.any():
+        def penalty(m, xb, yb):
+            return strength * eg_penalty(m, xb, yb, weight)
     elif arm.startswith("input-gradient") and mask.any():
         def penalty(m, xb, yb):
             return strength * input_gradient_penalty(m, xb, weight)
@@ -171,6 +177,12 @@ def selected(runs: list[dict], kind: str) -> dict[str, list[dict]]:
     return out
 
 
+def swept(runs: list[dict], kind: str | None = None) -> dict[str, list[float]]:
+    """Arm → the strengths present in `runs` (of shortcut `kind` if given), in `STRENGTHS` order."""
+    return {arm: sorted({r["strength"] for r in runs if r["arm"] == arm and kind in (None, r["kind"])})
+            for arm in STRENGTHS if any(r["arm"] == arm for r in runs)}
+
+
 def summarise(runs: list[dict]) -> str:
     """Markdown per shortcut: the finder's quality, the selected arms against the IG prior (paired,
     Holm), and test accuracy vs strength."""
@@ -206,7 +218,7 @@ def summarise(runs: list[dict]) -> str:
                   "", markdown_table([*headers, "strength chosen (× seeds)", "|IG| share on the true region"],
                                      rows), ""]
         sweep_rows = []
-        for arm, values in STRENGTHS.items():
+        for arm, values in swept(runs, kind).items():
             for s in values:
                 if arm not in chosen:
                     continue
@@ -231,11 +243,13 @@ def plot(runs: list[dict], path: Path) -> Path | None:
     except ImportError:
         return None
     kinds = [k for k in KINDS if any(r["kind"] == k for r in runs)]
-    figure, axes = plt.subplots(len(kinds), len(STRENGTHS), figsize=(10, 2.7 * len(kinds)), squeeze=False)
+    arms = swept(runs)
+    figure, axes = plt.subplots(len(kinds), len(arms), figsize=(2 * len(arms), 2.7 * len(kinds)),
+                                squeeze=False)
     for i, kind in enumerate(kinds):
         reference = {arm: np.mean([r["test_accuracy"] for r in runs if r["kind"] == kind and r["arm"] == arm])
                      for arm in ("plain", "oracle")}
-        for j, (arm, values) in enumerate(STRENGTHS.items()):
+        for j, (arm, values) in enumerate(arms.items()):
             ax = axes[i][j]
             if not any(r["kind"] == kind and r["arm"] == arm for r in runs):
                 ax.axis("off")
@@ -264,16 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--finder", choices=["ig", "gradient"], default="ig", help="map of the finder (ig)")
     parser.add_argument("--arms", nargs="+", default=list(STRENGTHS), choices=list(STRENGTHS))
-    parser.add_argument("--strength", type=float, default=None, help="one strength for every arm (sweep)")
+    parser.add_argument("--strength", type=float, nargs="+", default=None,
+                        help="the strengths swept for every arm named by --arms (default: each arm's own)")
     parser.add_argument("--no-oracle", action="store_true")
     parser.add_argument("--name", default="shortcut", help="output file stem (shortcut)")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="rewrite the tables (and figure) from an earlier run's JSON instead of running")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="rewrite the tables (and figure) from earlier runs' JSON instead of running "
+                             "(several: merged, shared rows once)")
     args = parser.parse_args(argv)
     if args.from_json is not None:
         return report_from_json(args.from_json, args.out, args.name, summarise, plot)
     start = time.perf_counter()
-    strengths = {arm: STRENGTHS[arm] if args.strength is None else (args.strength,) for arm in args.arms}
+    strengths = {arm: STRENGTHS[arm] if args.strength is None else tuple(args.strength) for arm in args.arms}
     runs = run(args.seeds, tuple(args.kinds), n_train=args.n_train, epochs=args.epochs, strengths=strengths,
                finder=args.finder, oracle=not args.no_oracle)
     args.out.mkdir(parents=True, exist_ok=True)

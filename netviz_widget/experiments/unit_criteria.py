@@ -72,12 +72,21 @@ def taylor_scores(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
     relus = [r for _, r in pairs]
     logits, acts = _captured(model, x, relus)
     grads = torch.autograd.grad(logits.gather(1, y.unsqueeze(1)).sum(), [acts[r] for r in relus])
-    out: dict[str, dict[str, np.ndarray]] = {"mean activation": {}, "Taylor (logit)": {}, "Taylor (loss)": {}}
+    out: dict[str, dict[str, np.ndarray]] = {"mean activation": {}, "Taylor (logit)": {}}
     for (layer, relu), g in zip(pairs, grads):
         a = acts[relu].detach()
         out["mean activation"][layer] = _per_unit(a).mean(0).numpy() / max(1, a[0, 0].numel())
         out["Taylor (logit)"][layer] = _per_unit(a * g).abs().mean(0).numpy()
-    squared = {layer: [] for layer, _ in pairs}
+    out["Taylor (loss)"] = taylor_loss_scores(model, x, y, batch_size)
+    return out
+
+
+def taylor_loss_scores(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
+                       batch_size: int = 32) -> dict[str, np.ndarray]:
+    """'Taylor (loss)' per hidden layer: mean over mini-batches of `x` of (Σ a · ∂L/∂a)²."""
+    pairs = hidden_layers(model)
+    relus = [r for _, r in pairs]
+    squared: dict[str, list[np.ndarray]] = {layer: [] for layer, _ in pairs}
     for start in range(0, x.shape[0], batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         logits, acts = _captured(model, xb, relus)
@@ -85,9 +94,7 @@ def taylor_scores(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
         grads = torch.autograd.grad(loss, [acts[r] for r in relus])
         for (layer, relu), g in zip(pairs, grads):
             squared[layer].append((_per_unit(acts[relu].detach() * g).sum(0) ** 2).numpy())
-    for layer, values in squared.items():
-        out["Taylor (loss)"][layer] = np.mean(values, axis=0)
-    return out
+    return {layer: np.mean(values, axis=0) for layer, values in squared.items()}
 
 
 class _NoFlatten(nn.Module):
@@ -134,14 +141,19 @@ def layer_conductance(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_step
 
 
 def unit_scores(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, seed: int,
-                n_steps: int = 16) -> dict[str, dict[str, np.ndarray]]:
-    """criterion → layer → importance of each unit (higher = keep), on reference batch `x`, `y`."""
+                n_steps: int = 16, loss_reference: tuple[torch.Tensor, torch.Tensor] | None = None,
+                ) -> dict[str, dict[str, np.ndarray]]:
+    """criterion → layer → importance of each unit (higher = keep), on reference batch `x`, `y`;
+    'Taylor (loss)' on `loss_reference` (images, labels) when given (Molchanov et al. 2019 score
+    on a whole held-out split rather than on the small reference batch)."""
     rng = np.random.default_rng(seed)
     was_training = model.training
     model.eval()
     try:
         scores: dict[str, dict[str, np.ndarray]] = {c: {} for c in CRITERIA}
         scores.update(taylor_scores(model, x, y))
+        if loss_reference is not None:
+            scores["Taylor (loss)"] = taylor_loss_scores(model, *loss_reference)
         scores["LRP"] = lrp_scores(model, x, y)
         conductance = layer_conductance(model, x, y, n_steps)
         for layer, _ in hidden_layers(model):

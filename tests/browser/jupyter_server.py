@@ -30,9 +30,11 @@ def free_port() -> int:
 
 class JupyterLab:
     """Start JupyterLab serving `root`; `url(path)` opens a notebook; `stop()` ends it.
-    `settings` replaces the test settings (SETTINGS) by others, e.g. a user's defaults."""
+    `settings` replaces the test settings (SETTINGS) by others, e.g. a user's defaults;
+    `page_config` adds page options (e.g. {"exposeAppInBrowser": True} for diagnostics)."""
 
-    def __init__(self, workdir: Path, notebooks: list[Path], settings: dict | None = None) -> None:
+    def __init__(self, workdir: Path, notebooks: list[Path], settings: dict | None = None,
+                 page_config: dict | None = None) -> None:
         self.root = workdir / "root"
         self.root.mkdir(parents=True)
         for notebook in notebooks:  # a copy: JupyterLab autosaves
@@ -48,7 +50,8 @@ class JupyterLab:
         labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
         labconfig.mkdir()
         (labconfig / "page_config.json").write_text(
-            json.dumps({"disabledExtensions": {"@jupyterlab/debugger-extension": True}}))
+            json.dumps({"disabledExtensions": {"@jupyterlab/debugger-extension": True},
+                        **(page_config or {})}))
         for relative, values in (SETTINGS if settings is None else settings).items():
             target = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / relative
             target.parent.mkdir(parents=True, exist_ok=True)

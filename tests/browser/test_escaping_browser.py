@@ -42,6 +42,10 @@ def test_comment_opener_in_a_name_keeps_the_saved_page_alive(chromium, tmp_path)
         page.wait_for_selector(".netviz-root[data-ready='1']", timeout=20_000)
         labels = page.locator(".netviz-layer-label").all_inner_texts()
         assert f"{NAMES[0]} (5)" in labels
+        # the output units' labels: the class names as text beside the nodes, never markup
+        outputs = page.locator(".netviz-output-label").all_inner_texts()
+        assert outputs == viz.view.state["output_labels"] and outputs[0].startswith(NAMES[1])
+        assert page.locator(".netviz-text img, .netviz-text svg").count() == 0
         assert NAMES[1] in page.locator(".netviz-explanation").inner_text()
         assert page.locator(".netviz-explanation img, .netviz-explanation svg").count() == 0
         svg = page.evaluate("document.querySelector('.netviz-root').parentElement.netviz.toSVG()")

@@ -1,6 +1,7 @@
-"""Every notebook the way a new user runs it: one fresh JupyterLab page, Run All as soon as the
-notebook is open (its kernel still starting), default JupyterLab settings. Every NetViz must draw its
-view and its bokeh figures, with no console error.
+"""Every notebook the way a new user runs it: a just-started JupyterLab (one per run), one fresh
+page, Run All as soon as the notebook is open (its kernel still starting), default JupyterLab
+settings. Every NetViz must draw its view and its bokeh figures, with no console error (where a
+JupyterLab race loses the page's widget messages: after the save and reload the page asks for).
 
 One run of the quickstart by default; ``NETVIZ_FIRST_RUN_NOTEBOOKS=all`` takes every notebook with a
 NetViz, ``NETVIZ_FIRST_RUN_REPEAT=5`` repeats each, and
@@ -9,7 +10,6 @@ NetViz, ``NETVIZ_FIRST_RUN_REPEAT=5`` repeats each, and
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -49,29 +49,33 @@ NETVIZ_STATE = """() => [...document.querySelectorAll('.jp-OutputArea .netviz')]
 }))"""
 
 
-WARM_UP = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                      "source": "1"}], "metadata": {"kernelspec": {"name": "python3",
-                      "display_name": "Python 3", "language": "python"}}, "nbformat": 4,
-           "nbformat_minor": 5}
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fresh_lab(tmp_path_factory, chromium):
-    """JupyterLab with default settings, warmed up by one throwaway notebook whose kernel starts
-    and goes idle. Without it, the first notebook opened on a just-started server loses its widget
-    models now and then ("widget model not found" from ipywidgets' manager: seen in 3 of 5 first
-    runs on a loaded machine, not in later ones): the page's widget manager misses a model's comm
-    while the server is cold. Not fixed here: the warm-up keeps this test about the rest."""
-    server = JupyterLab(tmp_path_factory.mktemp("first-run"), [], settings=USER_SETTINGS)
-    (server.root / "warm-up.ipynb").write_text(json.dumps(WARM_UP))
-    page = chromium.new_page()
-    try:
-        page.goto(server.url("lab/workspaces/warm-up/tree/warm-up.ipynb"))
-        page.get_by_text(re.compile(r"\| Idle$")).first.wait_for(timeout=180_000)
-    finally:
-        page.close()
+    """A just-started JupyterLab with default settings, one per run: the cold path a user takes
+    (no throwaway notebook warms the server up). `window.jupyterapp` is exposed so that a failure
+    can say whether the page's kernel connection handles comms (see COMMS_IGNORED)."""
+    server = JupyterLab(tmp_path_factory.mktemp("first-run"), [], settings=USER_SETTINGS,
+                        page_config={"exposeAppInBrowser": True})
     yield server
     server.stop()
+
+
+# JupyterLab 4.6 race (traced with stacks here): Run All chosen while a just-opened notebook's
+# SessionContext is still initialising makes runCell call startKernel, which starts a session and
+# connects to its kernel; the still-running SessionContext._initialize then finds that session by
+# path and connects to the same kernel again. KernelManager.connectTo gives the second connection
+# handleComms=false (the first still lives), and the first is then disposed. That page ignores
+# every comm message: no widget model is created ("widget model not found", no view at all, no
+# error about comms); a reloaded page gets a connection that handles comms and restores every
+# view from the kernel. Seen here (2026-11-27, beside a CPU burner) in 7 of 7 cold runs with an
+# early Run All (handleComms read false in the 5 that checked; also with comms over subshells
+# disabled), in none of 3 where the page was only opened. No widget code runs in such a page, so
+# the product cannot repair it: it says so in words (netviz_widget/page_note.py), and the test
+# does what they ask.
+COMMS_IGNORED = """() => {
+    const kernel = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
+    return kernel ? kernel.handleComms === false : null;
+}"""
 
 
 @contextmanager
@@ -115,9 +119,37 @@ def _run_all_as_soon_as_open(page, timeout_s: float) -> int:
     raise TimeoutError(f"cells still running after {timeout_s:.0f} s: {notebook_state(page)}")
 
 
+def _drawn(boxes: list[dict]) -> bool:
+    """Every NetViz drew its view and its plots panel (one bokeh root: a row of two figures)."""
+    return bool(boxes) and all(b["view"] and b["bokeh"] >= 1 for b in boxes)
+
+
+def _wait_for_views(page, seconds: float) -> list[dict]:
+    """The NetViz boxes once all drew, or as they are after `seconds` (views render
+    asynchronously after their cell ends)."""
+    deadline, boxes = time.time() + seconds, []
+    while time.time() < deadline:
+        boxes = page.evaluate(NETVIZ_STATE)
+        if _drawn(boxes):
+            break
+        page.wait_for_timeout(500)
+    return boxes
+
+
+def _save_and_reload(page) -> None:
+    """What the page's note tells the user: save the notebook, reload the page."""
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=60_000)
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+
+
 @pytest.mark.parametrize("run", range(REPEAT), ids=lambda r: f"run{r}")
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_first_run_all_draws_every_netviz(notebook, run, fresh_lab, chromium, artifacts):
+    """The user's path. Where JupyterLab's start-up race left the page ignoring widget messages
+    (COMMS_IGNORED), the page must say so in words (page_note.py) and, after the save and reload
+    it asks for, every NetViz must draw with no console error in the reloaded page."""
     name = f"{notebook.stem}-{run}.ipynb"  # a new file: a new kernel, as on a first open
     shutil.copy(notebook, fresh_lab.root / name)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
@@ -125,26 +157,35 @@ def test_first_run_all_draws_every_netviz(notebook, run, fresh_lab, chromium, ar
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     boxes: list[dict] = []
-    clicks = 0
+    clicks, comms_ignored, lost_note, raced_errors = 0, None, "", []
     try:
         with cpu_burners(BURN):
             page.goto(fresh_lab.url(f"lab/workspaces/first-{notebook.stem}-{run}/tree/{name}"))
             clicks = _run_all_as_soon_as_open(page, timeout_s=600)
-            deadline = time.time() + 90  # views render asynchronously after their cell ends
-            while time.time() < deadline:
-                boxes = page.evaluate(NETVIZ_STATE)
-                if boxes and all(b["view"] and b["bokeh"] >= 1 for b in boxes):
-                    break
-                page.wait_for_timeout(500)
+            boxes = _wait_for_views(page, 90)
+            comms_ignored = page.evaluate(COMMS_IGNORED)
+            if comms_ignored and not _drawn(boxes):
+                note = page.locator(".netviz-lost-note").first
+                note.wait_for(state="attached", timeout=30_000)
+                note.scroll_into_view_if_needed()
+                lost_note = note.text_content()
+                page.screenshot(path=str(artifacts / f"first-run-{notebook.stem}-{run}-lost.png"))
+                raced_errors, errors[:] = errors[:], []
+                _save_and_reload(page)
+                boxes = _wait_for_views(page, 180)
     finally:
         if page.locator(".netviz").count():  # the first NetViz, where a failure would show
             page.locator(".netviz").first.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"first-run-{notebook.stem}-{run}.png"), )
-        (artifacts / f"first-run-{notebook.stem}-{run}-console.txt").write_text("\n".join(errors))
-        print(f"{name}: Run All chosen {clicks} time(s)")
+        (artifacts / f"first-run-{notebook.stem}-{run}-console.txt").write_text(
+            "\n".join([*raced_errors, "--- reloaded ---", *errors] if raced_errors else errors))
+        print(f"{name}: Run All chosen {clicks} time(s); JupyterLab race (comms ignored): "
+              f"{comms_ignored}{'; saved and reloaded' if lost_note else ''}")
         page.close()
+    if lost_note:
+        assert "save the notebook and reload the page" in lost_note, lost_note
     assert boxes, "no NetViz was displayed"
-    for box in boxes:  # the view and the plots panel (one bokeh root: a row of two figures)
+    for box in boxes:
         assert box["view"] and box["bokeh"] >= 1, boxes
     assert errors == [], errors
 

@@ -21,7 +21,7 @@ COMPARE = """async (shift) => {
   const h = canvas.height;
   const got = canvas.getContext('2d').getImageData(0, 0, w, h).data;
   const doc = new DOMParser().parseFromString(el.netviz.toSVG(), 'image/svg+xml');
-  const paths = [...doc.querySelectorAll('path[stroke-opacity]')];
+  const paths = [...doc.querySelectorAll('g.netviz-edges path')];
   const css = [parseFloat(canvas.style.width), parseFloat(canvas.style.height)];
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" ` +
     `viewBox="0 0 ${css[0]} ${css[1]}">` +
