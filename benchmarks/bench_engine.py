@@ -26,8 +26,8 @@ from captum.attr import IntegratedGradients, LayerConductance
 from torch import nn
 
 from netviz_widget import Explainer
-from netviz_widget._calls import CROSSOVER, intra_op_threads, multiply_adds
 from netviz_widget.datasets import digits_cnn, digits_mlp, load_digits_split
+from netviz_widget.engine._calls import CROSSOVER, intra_op_threads, multiply_adds
 
 BURN = "import time\nend = time.time() + 900\nwhile time.time() < end: pass"
 

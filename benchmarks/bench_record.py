@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from netviz_widget.datasets import load_digits_split, mlp
-from netviz_widget.recorder import Recorder
+from netviz_widget.engine.recorder import Recorder
 
 
 def clock() -> tuple[float, float]:
@@ -123,7 +123,7 @@ def _load() -> float:
 def _frame_ms(recording) -> float:
     """Median ms to turn one record into the view's state (Python side of a slider step)."""
     try:
-        from netviz_widget.replay import ReplayView
+        from netviz_widget.ui.replay import ReplayView
     except ImportError:
         return float("nan")
     view = ReplayView(recording)

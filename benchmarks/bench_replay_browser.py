@@ -21,7 +21,7 @@ import torch
 
 from netviz_widget import NetViz, Recorder
 from netviz_widget.datasets import load_digits_split, mlp
-from netviz_widget.export import CHROMIUM_ARGS
+from netviz_widget.ui.export import CHROMIUM_ARGS
 
 STEP = """async (i) => {
   const slider = document.getElementById('netviz-replay-slider');

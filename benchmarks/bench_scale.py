@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from netviz_widget import NetViz
-from netviz_widget._serialization import payload_bytes
-from netviz_widget.export import CHROMIUM_ARGS, save_html
+from netviz_widget.ui._serialization import payload_bytes
+from netviz_widget.ui.export import CHROMIUM_ARGS, save_html
 
 CHROMIUM = "/usr/bin/chromium"
 

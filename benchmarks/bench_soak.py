@@ -16,8 +16,8 @@ import time
 import torch
 
 from netviz_widget import Explainer, NetViz
-from netviz_widget._model_state import HOOK_DICTS
 from netviz_widget.datasets import digits_mlp, load_digits_split
+from netviz_widget.engine._model_state import HOOK_DICTS
 
 
 def rss_mb() -> float:

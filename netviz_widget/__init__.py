@@ -11,7 +11,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from .errors import NetVizError
+from netviz_widget.errors import NetVizError
 
 try:
     __version__ = version("netviz_widget")
@@ -19,21 +19,21 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 _LAZY = {
-    "EdgeBlock": "netviz_widget.graph",
-    "LayeredGraph": "netviz_widget.graph",
-    "UnitLayer": "netviz_widget.graph",
-    "MODES": "netviz_widget.interventions",
-    "Intervention": "netviz_widget.interventions",
-    "intervened": "netviz_widget.interventions",
-    "make_intervention": "netviz_widget.interventions",
-    "Explainer": "netviz_widget.explainer",
-    "Snapshot": "netviz_widget.snapshot",
-    "NeuronView": "netviz_widget.snapshot",
-    "DatasetScores": "netviz_widget.snapshot",
-    "NetViz": "netviz_widget.widget",
-    "Recorder": "netviz_widget.recorder",
-    "Recording": "netviz_widget.recording",
-    "SnapshotDiff": "netviz_widget.compare",
+    "EdgeBlock": "netviz_widget.engine.graph.layered",
+    "LayeredGraph": "netviz_widget.engine.graph.layered",
+    "UnitLayer": "netviz_widget.engine.graph.layered",
+    "MODES": "netviz_widget.engine.interventions",
+    "Intervention": "netviz_widget.engine.interventions",
+    "intervened": "netviz_widget.engine.interventions",
+    "make_intervention": "netviz_widget.engine.interventions",
+    "Explainer": "netviz_widget.engine.explainer",
+    "Snapshot": "netviz_widget.engine.snapshot",
+    "NeuronView": "netviz_widget.engine.snapshot",
+    "DatasetScores": "netviz_widget.engine.snapshot",
+    "NetViz": "netviz_widget.ui.widget",
+    "Recorder": "netviz_widget.engine.recorder",
+    "Recording": "netviz_widget.engine.recording",
+    "SnapshotDiff": "netviz_widget.engine.compare",
 }
 
 __all__ = [

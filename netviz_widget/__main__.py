@@ -20,9 +20,9 @@ def demo(model_kind: str, out: str, open_browser: bool) -> int:
     """Train the bundled digits model, print its layered graph and write the HTML report, saying
     what each step does (progress bars for training and scoring)."""
     _say("Loading torch, Captum and the bundled digits (scikit-learn's 8×8 load_digits) …")
-    from . import datasets
-    from .graph import LayeredGraph
-    from .report import build_demo_report
+    from netviz_widget import datasets
+    from netviz_widget.engine.graph.layered import LayeredGraph
+    from netviz_widget.ui.report import build_demo_report
 
     data = datasets.load_digits_split()
     epochs = 25 if model_kind == "cnn" else 40

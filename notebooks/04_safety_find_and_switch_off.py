@@ -33,12 +33,13 @@ import numpy as np
 import torch
 from bokeh.io import show
 
-from netviz_widget import NetViz, datasets, figures, tabular
-from netviz_widget.experiments import backdoor as bd
-from netviz_widget.experiments import backdoor_defences as defences
-from netviz_widget.experiments import bias
-from netviz_widget.explainer import Explainer
-from netviz_widget.plots import ensure_bokeh_loaded
+from netviz_widget import NetViz, datasets, tabular
+from netviz_widget.engine.explainer import Explainer
+from netviz_widget.ui import figures
+from netviz_widget.ui.plots import ensure_bokeh_loaded
+from studies import backdoor as bd
+from studies import backdoor_defences as defences
+from studies import bias
 
 torch.set_num_threads(1)  # leaves a core for the browser when run all at once
 task = bd.load_task("digits-mlp", seed=0)

@@ -175,7 +175,7 @@ side_by_side.undo();
 
 # %%
 from netviz_widget.datasets import accuracy
-from netviz_widget.experiments import shortcut
+from studies import shortcut
 
 decoy = shortcut.decoy_split(seed=0, kind="swatch", n_train=2000)
 corners = shortcut.true_region("swatch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from netviz_widget._model_state import HOOK_DICTS
+from netviz_widget.engine._model_state import HOOK_DICTS
 
 
 def fingerprint(model: nn.Module) -> dict:

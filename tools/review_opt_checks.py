@@ -22,9 +22,9 @@ import json
 
 import torch
 
-from netviz_widget.experiments import fashion, pruning, shortcut
-from netviz_widget.experiments.attribution_prior import find_region, resample_region
-from netviz_widget.experiments.unit_criteria import prune_masks, unit_scores
+from studies import fashion, pruning, shortcut
+from studies.attribution_prior import find_region, resample_region
+from studies.unit_criteria import prune_masks, unit_scores
 
 SEEDS = (0, 1, 2)
 

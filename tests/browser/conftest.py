@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from netviz_widget.export import CHROMIUM_ARGS
+from netviz_widget.ui.export import CHROMIUM_ARGS
 
 from .jupyter_server import CHROMIUM, JupyterLab
 

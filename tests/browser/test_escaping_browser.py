@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from netviz_widget import NetViz
-from netviz_widget.export import standalone_html
+from netviz_widget.ui.export import standalone_html
 
 NAMES = ["<!--<script>", "<img src=x onerror=alert(1)>", "ctrl\x01\x0c"]
 

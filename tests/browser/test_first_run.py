@@ -70,7 +70,7 @@ def fresh_lab(tmp_path_factory, chromium):
 # view from the kernel. Seen here (2026-11-27, beside a CPU burner) in 7 of 7 cold runs with an
 # early Run All (handleComms read false in the 5 that checked; also with comms over subshells
 # disabled), in none of 3 where the page was only opened. No widget code runs in such a page, so
-# the product cannot repair it: it says so in words (netviz_widget/page_note.py), and the test
+# the product cannot repair it: it says so in words (netviz_widget/ui/page_note.py), and the test
 # does what they ask.
 COMMS_IGNORED = """() => {
     const kernel = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netviz_widget.report import build_demo_report
+from netviz_widget.ui.report import build_demo_report
 
 
 def test_demo_report_works_offline(chromium, tmp_path, artifacts):

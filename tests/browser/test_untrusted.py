@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from netviz_widget import NetViz
-from netviz_widget.export import standalone_html
+from netviz_widget.ui.export import standalone_html
 
 NAMES = ["<img src=x onerror=alert(1)>", "\"q'<script>alert(2)</script>", "fc<b>bold</b>"]
 LABELS = ["<script>alert(3)</script>", "<img src=y onerror=alert(4)>", "c\"'&amp;"]

@@ -1,0 +1,1 @@
+"""Analysis on top of the engine: circuits, written explanations, causal checks."""

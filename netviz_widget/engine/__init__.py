@@ -1,0 +1,1 @@
+"""The headless engine: graph, probes, interventions, attribution, the Explainer."""

@@ -1,0 +1,77 @@
+"""The parts of a layered graph: a unit layer (a column of nodes) and an edge block (the weights
+between two unit layers). The graph builders (`_fx_walk`, `_hook_walk`) make them; `graph.py`
+assembles them into a `LayeredGraph`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from netviz_widget.engine.kinds import layer_kind
+
+__all__ = ["EdgeBlock", "UnitLayer"]
+
+
+@dataclass(frozen=True)
+class UnitLayer:
+    """A column of units in the view.
+
+    Attributes:
+        name: qualified module name (or "input", or the fx node name of a residual add).
+        kind: "input", "linear", "conv1d", "conv2d", "conv3d", "residual" (a + b), "gated"
+            (a * gate) or "concat" (an output concatenated from several layers).
+        role: "input", "hidden" or "output".
+        n_units: number of units (features, or channels for convolutions).
+        shape: the activation shape without the batch dimension.
+        tap: probe key where the unit activations are read and edited (after the nonlinearity).
+    """
+
+    name: str
+    kind: str
+    role: str
+    n_units: int
+    shape: tuple[int, ...]
+    tap: str
+
+    @property
+    def unit_axis(self) -> int:
+        """The axis of this layer's activations (batch first) that holds its units (its kind's)."""
+        return layer_kind(self.kind).unit_axis
+
+
+@dataclass(frozen=True)
+class EdgeBlock:
+    """The weights from the units of `src` to the units of `dst`.
+
+    Attributes:
+        src, dst: unit layer names.
+        kind: "dense" (Linear), "conv" (Conv1d/2d/3d, reduced over the kernel), "identity"
+            (skip into a residual sum or a concatenation), "gated" (the main path into a product
+            a * g) or "modulates" (the gate g into that product).
+        weight: float32 array of shape (dst units, src units), signed L2 norm where reduced.
+        module: qualified name of the parametric module carrying the weights (None otherwise).
+        input_key / output_key: probe keys of the module's input and pre-activation output
+            (for a product: the operand and the product).
+        group: input features per source unit (>1 where a Flatten maps features to channels).
+        ranges: (offset, start, length) runs: the consumer's input units offset..offset+length
+            are units start..start+length of `src` (after a concatenation or split); empty
+            means all units of `src`, in order.
+        partner_key: for "gated"/"modulates" blocks, the probe key of the other operand.
+    """
+
+    src: str
+    dst: str
+    kind: str
+    weight: np.ndarray = field(repr=False)
+    module: str | None
+    input_key: str
+    output_key: str
+    group: int = 1
+    ranges: tuple[tuple[int, int, int], ...] = ()
+    partner_key: str | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(dst units, src units)."""
+        return (int(self.weight.shape[0]), int(self.weight.shape[1]))

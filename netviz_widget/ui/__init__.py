@@ -1,0 +1,1 @@
+"""The notebook widget: view, controls, plots, view state, export, report."""
