@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netviz_widget.engine.graph.layered import EdgeBlock, UnitLayer
+from netviz_widget.engine.graph.units import EdgeBlock, LayerIndex, UnitLayer
 from netviz_widget.engine.snapshot import Snapshot, short_list
 from netviz_widget.errors import InputError
 
@@ -53,30 +53,11 @@ __all__ = ["FORMAT_VERSION", "RecordedGraph", "Recording"]
 FORMAT_VERSION = 1
 
 
-class RecordedGraph:
+class RecordedGraph(LayerIndex):
     """The layered graph as a recording describes it: layers and blocks without a model (block
     weights: the last record's stored edges, 0 elsewhere). Enough to lay out and draw a view."""
 
-    def __init__(self, layers: list[UnitLayer], blocks: list[EdgeBlock]) -> None:
-        self.layers = layers
-        self.blocks = blocks
-        self._by_name = {layer.name: layer for layer in layers}
-
-    @property
-    def input_layer(self) -> UnitLayer:
-        """The input unit layer."""
-        return self.layers[0]
-
-    @property
-    def output_layer(self) -> UnitLayer:
-        """The output unit layer."""
-        return self.layers[-1]
-
-    def layer(self, name: str) -> UnitLayer:
-        """The unit layer called `name`."""
-        if name not in self._by_name:
-            raise InputError("layer", f"one of {list(self._by_name)}", name)
-        return self._by_name[name]
+    lookup_error = InputError
 
 
 def edge_pairs(blocks: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -16,26 +16,24 @@ from torch import nn
 from netviz_widget.engine._model_state import evaluation_mode
 from netviz_widget.engine._probes import ProbedRunner, private_copy
 from netviz_widget.engine.graph import _fx_walk, _hook_walk
-from netviz_widget.engine.graph.units import EdgeBlock, UnitLayer
+from netviz_widget.engine.graph.units import EdgeBlock, LayerIndex, UnitLayer
 from netviz_widget.errors import GraphError, InputError, ModelError
 
 __all__ = ["EdgeBlock", "LayeredGraph", "UnitLayer", "check_input"]
 
 
-class LayeredGraph:
+class LayeredGraph(LayerIndex):
     """Unit layers in depth order and the edge blocks between them, for one model."""
 
     def __init__(self, model: nn.Module, layers: list[UnitLayer], blocks: list[EdgeBlock],
                  runner: ProbedRunner, example_shape: tuple[int, ...], traced: bool,
                  output_activation: str | None = None) -> None:
+        super().__init__(layers, blocks)
         self.model = model
         self.output_activation = output_activation
-        self.layers = layers
-        self.blocks = blocks
         self.runner = runner
         self.example_shape = example_shape
         self.traced = traced
-        self._by_name = {layer.name: layer for layer in layers}
 
     @classmethod
     def from_module(cls, model: nn.Module, example_input: torch.Tensor) -> LayeredGraph:
@@ -77,12 +75,6 @@ class LayeredGraph:
         return logits.softmax(1)
 
     # ----------------------------------------------------------------------------- lookups
-    def layer(self, name: str) -> UnitLayer:
-        """The unit layer called `name`; a GraphError lists the known names otherwise."""
-        if not isinstance(name, str) or name not in self._by_name:
-            raise GraphError("layer", f"one of {list(self._by_name)}", name)
-        return self._by_name[name]
-
     def check_units(self, layer: str, units: object) -> tuple[int, ...]:
         """Validate unit indices of `layer` and return them as a sorted tuple of ints."""
         n_units = self.layer(layer).n_units
@@ -98,16 +90,6 @@ class LayeredGraph:
                 raise GraphError("units", f"indices in [0, {n_units}) for layer {layer!r}", unit)
             checked.append(int(unit))
         return tuple(sorted(set(checked)))
-
-    @property
-    def input_layer(self) -> UnitLayer:
-        """The input unit layer."""
-        return self.layers[0]
-
-    @property
-    def output_layer(self) -> UnitLayer:
-        """The output unit layer (the model's logits)."""
-        return self.layers[-1]
 
     def blocks_into(self, layer: str) -> list[EdgeBlock]:
         """Edge blocks whose destination is `layer`."""

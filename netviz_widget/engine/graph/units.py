@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from netviz_widget.engine.kinds import layer_kind
+from netviz_widget.errors import GraphError, NetVizError
 
-__all__ = ["EdgeBlock", "UnitLayer"]
+__all__ = ["EdgeBlock", "LayerIndex", "UnitLayer"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,31 @@ class EdgeBlock:
     def shape(self) -> tuple[int, int]:
         """(dst units, src units)."""
         return (int(self.weight.shape[0]), int(self.weight.shape[1]))
+
+
+class LayerIndex:
+    """Unit layers in depth order, by name, and the edge blocks between them: what a
+    `LayeredGraph` and a recording's `RecordedGraph` share."""
+
+    lookup_error: type[NetVizError] = GraphError
+
+    def __init__(self, layers: list[UnitLayer], blocks: list[EdgeBlock]) -> None:
+        self.layers = layers
+        self.blocks = blocks
+        self._by_name = {layer.name: layer for layer in layers}
+
+    @property
+    def input_layer(self) -> UnitLayer:
+        """The input unit layer."""
+        return self.layers[0]
+
+    @property
+    def output_layer(self) -> UnitLayer:
+        """The output unit layer (the model's logits)."""
+        return self.layers[-1]
+
+    def layer(self, name: str) -> UnitLayer:
+        """The unit layer called `name`; an error listing the known names otherwise."""
+        if not isinstance(name, str) or name not in self._by_name:
+            raise self.lookup_error("layer", f"one of {list(self._by_name)}", name)
+        return self._by_name[name]
