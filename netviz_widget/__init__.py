@@ -34,6 +34,7 @@ _LAZY = {
     "Recorder": "netviz_widget.engine.recorder",
     "Recording": "netviz_widget.engine.recording",
     "SnapshotDiff": "netviz_widget.engine.compare",
+    "TopK": "netviz_widget.layers",
 }
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Recording",
     "Snapshot",
     "SnapshotDiff",
+    "TopK",
     "UnitLayer",
     "__version__",
     "intervened",

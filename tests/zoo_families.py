@@ -252,6 +252,20 @@ def captum_reused_linear() -> nn.Module:
     return BasicModelWithReusedLinear()
 
 
+class TopKMLP(nn.Module):
+    """k-sparse activations (netviz_widget.layers.TopK): after a ReLU, and on raw (signed) values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from netviz_widget.layers import TopK
+
+        self.fc1, self.relu, self.top1 = nn.Linear(5, 8), nn.ReLU(), TopK(3)
+        self.fc2, self.top2, self.head = nn.Linear(8, 6), TopK(2), nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.top2(self.fc2(self.top1(self.relu(self.fc1(x))))))
+
+
 def _rand(*shape: int) -> torch.Tensor:
     return torch.rand(*shape, generator=torch.Generator().manual_seed(1))
 
@@ -278,6 +292,7 @@ FAMILIES = {
     "captum_maxpool3d": (seeded(captum_maxpool3d), lambda: _rand(3, 1, 10, 10, 10)),
     "captum_multilayer": (seeded(captum_multilayer), lambda: _rand(3, 3)),
     "captum_reused_linear": (seeded(captum_reused_linear), lambda: _rand(3, 3)),
+    "topk_mlp": (seeded(TopKMLP), lambda: _rand(3, 5)),
 }
 
 

@@ -29,10 +29,10 @@ class TokenFront:
     """The embedding a model's token ids enter, and the model from its output on."""
 
     def __init__(self, model: nn.Module) -> None:
-        from netviz_widget.engine.graph._fx_walk import _optional_arguments
+        from netviz_widget.engine.graph._fx_walk import _optional_arguments, _Tracer
 
         try:
-            tracer = fx.Tracer()
+            tracer = _Tracer()
             tracer.record_stack_traces = True  # the user's source lines, for refusals later
             graph = tracer.trace(model, concrete_args=_optional_arguments(model))
         except Exception as error:  # fx raises many types for untraceable code

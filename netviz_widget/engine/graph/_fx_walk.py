@@ -62,7 +62,7 @@ def build(model: nn.Module, x: torch.Tensor) -> Built:
 
 
 def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
-    tracer = fx.Tracer()
+    tracer = _Tracer()
     tracer.record_stack_traces = stack_traces
     try:
         graph = tracer.trace(model, concrete_args=_optional_arguments(model))
@@ -93,6 +93,13 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
                          hint=f"The forward raised {type(root).__name__}: {root}") from error
     layers, blocks, runner = _Walker(gm).walk()
     return layers, blocks, runner, activation
+
+
+class _Tracer(fx.Tracer):
+    """fx's tracer that also keeps registered unit-preserving modules whole (`_ops`)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return _ops.is_registered_leaf(m) or super().is_leaf_module(m, module_qualified_name)
 
 
 def _optional_arguments(model: nn.Module) -> dict[str, object] | None:

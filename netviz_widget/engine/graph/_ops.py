@@ -83,10 +83,33 @@ SUPPORTED = ("Linear and Conv1d/2d/3d layers (units: features / channels), eleme
              "concatenation and splits along the unit axis, and multiplicative gates")
 
 
+# user modules registered as unit-preserving activations (e.g. netviz_widget.layers.TopK): the fx
+# tracer keeps them whole (one node, like nn.ReLU) instead of tracing the operations inside
+UNIT_WISE_MODULES: list[type] = []
+
+
+def register_unit_wise_module(cls: type) -> type:
+    """Treat modules of class `cls` as a unit-preserving activation: the same units in and out
+    (shape unchanged), drawn as part of the layer before them, traced as one opaque call. The
+    module's own forward runs unchanged (its gradient is what attribution uses). Returns `cls`."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        from netviz_widget.errors import InputError
+        raise InputError("cls", "a subclass of torch.nn.Module", cls)
+    if cls not in UNIT_WISE_MODULES:
+        UNIT_WISE_MODULES.append(cls)
+    return cls
+
+
 def is_unit_wise_module(module: nn.Module) -> bool:
     """True for modules that keep each unit a unit and belong to the layer before them
-    (activations, normalisation, dropout)."""
-    return isinstance(module, ACTIVATION_MODULES + NORM_MODULES + DROPOUT_MODULES)
+    (activations, normalisation, dropout, registered unit-preserving modules)."""
+    return isinstance(module, ACTIVATION_MODULES + NORM_MODULES + DROPOUT_MODULES
+                      + tuple(UNIT_WISE_MODULES))
+
+
+def is_registered_leaf(module: nn.Module) -> bool:
+    """True for a module of a registered unit-preserving class (traced as one call)."""
+    return isinstance(module, tuple(UNIT_WISE_MODULES))
 
 
 def has_own_parameters(module: nn.Module) -> bool:
