@@ -1,9 +1,11 @@
 """Architecture for interpretability, measured (issue 16, study 4).
 
 The digits MLP of the backdoor study, poisoned at 10% with the patch trigger (target drawn per
-seed), trained five ways: ``plain`` (64-64-32-10), ``narrow`` (64-32-16-10), ``wide``
-(64-128-64-10), ``L1 on activations`` (`L1_WEIGHT` × Σ hidden layers mean |activation|) and
-``dropout`` (`DROPOUT` after each hidden layer). Hyper-parameters are fixed in advance, not tuned.
+seed), trained six ways: ``plain`` (64-64-32-10), ``narrow`` (64-32-16-10), ``wide``
+(64-128-64-10), ``L1 on activations`` (`L1_WEIGHT` × Σ hidden layers mean |activation|),
+``dropout`` (`DROPOUT` after each hidden layer) and ``top-k`` (a k-sparse activation,
+`netviz_widget.layers.TopK`, after each hidden ReLU keeping `TOPK_SHARE` of its units: 16 of 64
+and 8 of 32). Hyper-parameters are fixed in advance, not tuned.
 For each model, on test unless named:
 
 - clean accuracy and attack success rate (ASR);
@@ -18,10 +20,12 @@ For each model, on test unless named:
   for the reversed trigger to fail on 90% of validation digits.
 
     python -m studies.concentration --seeds 10 --out docs/results/
+    python -m studies.concentration --variants top-k --merge --out docs/results/  # one arm, merged
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 
 import numpy as np
@@ -32,28 +36,36 @@ from tqdm.auto import tqdm
 from netviz_widget import datasets
 from netviz_widget.engine._calls import small_work_threads
 from netviz_widget.engine.explainer import Explainer
+from netviz_widget.layers import TopK
 from studies import backdoor as bd
 from studies import backdoor_defences as defences
 from studies.common import experiment_parser, markdown_table, report
 from studies.protocol import bootstrap_ci, compare_arms, format_ci
 
 VARIANTS = {"plain": (64, 64, 32, 10), "narrow": (64, 32, 16, 10), "wide": (64, 128, 64, 10),
-            "L1 on activations": (64, 64, 32, 10), "dropout": (64, 64, 32, 10)}
+            "L1 on activations": (64, 64, 32, 10), "dropout": (64, 64, 32, 10),
+            "top-k": (64, 64, 32, 10)}
 L1_WEIGHT = 0.05
 DROPOUT = 0.3
+TOPK_SHARE = 0.25  # units kept per example by each hidden TopK (16 of 64, 8 of 32)
 RATE = 0.1
 
 
 def build(variant: str, seed: int) -> nn.Sequential:
-    """The untrained MLP of `variant` (``dropout`` adds dropout after each hidden ReLU)."""
+    """The untrained MLP of `variant` (``dropout`` adds dropout after each hidden ReLU, ``top-k``
+    a `TopK` keeping `TOPK_SHARE` of the layer's units)."""
     model = datasets.mlp(VARIANTS[variant], seed=seed)
-    if variant != "dropout":
+    if variant not in ("dropout", "top-k"):
         return model
     layers: list[tuple[str, nn.Module]] = []
+    width = 0
     for name, module in model.named_children():
         layers.append((name, module))
-        if name.startswith("relu"):
+        width = module.out_features if isinstance(module, nn.Linear) else width
+        if name.startswith("relu") and variant == "dropout":
             layers.append((name.replace("relu", "drop"), nn.Dropout(DROPOUT)))
+        elif name.startswith("relu"):
+            layers.append((name.replace("relu", "topk"), TopK(round(TOPK_SHARE * width))))
     return nn.Sequential(OrderedDict(layers))
 
 
@@ -168,11 +180,21 @@ def summarise(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: run the comparison and write concentration.json and .md."""
-    args = experiment_parser("concentration", __doc__, seeds=10).parse_args(argv)
-    runs = run(args.seeds)
-    return report(args.out, "concentration", runs, summarise(runs),
-                  {"seeds": args.seeds, "l1_weight": L1_WEIGHT, "dropout": DROPOUT, "rate": RATE,
-                   "variants": {k: list(v) for k, v in VARIANTS.items()}})
+    parser = experiment_parser("concentration", __doc__, seeds=10)
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=tuple(VARIANTS),
+                        help="variants to run (all)")
+    parser.add_argument("--merge", action="store_true", help="keep the other variants' runs of "
+                        "<out>/concentration.json (unchanged) and replace these variants' runs")
+    args = parser.parse_args(argv)
+    runs = run(args.seeds, tuple(args.variants))
+    config = {"seeds": args.seeds, "l1_weight": L1_WEIGHT, "dropout": DROPOUT, "rate": RATE,
+              "topk_share": TOPK_SHARE, "variants": {k: list(v) for k, v in VARIANTS.items()}}
+    if args.merge:
+        saved = json.loads((args.out / "concentration.json").read_text())
+        kept = [r for r in saved["runs"] if r["variant"] not in args.variants]
+        runs = sorted(kept + runs, key=lambda r: list(VARIANTS).index(r["variant"]))
+        config = {**saved["config"], **config, "seeds": saved["config"]["seeds"]}
+    return report(args.out, "concentration", runs, summarise(runs), config)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ def test_variants_build_the_declared_widths_and_dropout():
         linears = [m for m in model if isinstance(m, torch.nn.Linear)]
         assert [linears[0].in_features, *(m.out_features for m in linears)] == list(widths)
         assert any(isinstance(m, torch.nn.Dropout) for m in model) == (variant == "dropout")
+        kept = [m.k for m in model if isinstance(m, conc.TopK)]
+        assert kept == ([16, 8] if variant == "top-k" else [])  # a quarter of 64 and of 32
 
 
 def test_l1_training_makes_activations_sparser_and_removes_its_hooks():
@@ -35,6 +37,13 @@ def test_l1_training_makes_activations_sparser_and_removes_its_hooks():
         with torch.no_grad():
             return float((model.relu2(model.fc2(model.relu1(model.fc1(data.x_test)))) > 0).float().mean())
     assert active(sparse) < active(plain)
+
+
+def test_a_reduced_top_k_run_is_explained_through_its_topk():
+    result = conc.run_one("top-k", 0, epochs=5, nc_steps=15)
+    assert result["hidden units"] == 96
+    # at most 16 + 8 of the 96 units are non-zero per digit, so at most that share carries 80%
+    assert 0.0 < result["decision units (share)"] <= 24 / 96
 
 
 def test_one_reduced_run():
