@@ -40,8 +40,10 @@ class PackedInputs:
         optional = {p.name: p.default for p in parameters[n:]
                     if p.default is not inspect.Parameter.empty
                     and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        from netviz_widget.engine.graph._fx_walk import _Tracer  # keeps registered modules whole
+
         try:
-            tracer = fx.Tracer()
+            tracer = _Tracer()
             tracer.record_stack_traces = True  # the user's source lines, for refusals later
             graph = tracer.trace(model, concrete_args=optional or None)
         except Exception as error:  # fx raises many types for untraceable code

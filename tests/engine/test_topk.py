@@ -68,3 +68,19 @@ def test_registering_something_other_than_a_module_class_names_the_argument():
 
     with pytest.raises(InputError, match="cls"):
         register_unit_wise_module(TopK(2))
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.top, self.head = nn.Linear(3, 6), nn.Linear(2, 6), TopK(2), nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.head(self.top(torch.relu(self.a(x) + self.b(y))))
+
+
+def test_a_model_with_several_inputs_traces_topk_whole_and_reads_the_sum_after_it():
+    torch.manual_seed(0)
+    ex = Explainer(_TwoInputs().eval(), (torch.rand(3, 3), torch.rand(3, 2)), n_steps=2)
+    assert ex.graph.traced
+    assert ((ex.snapshot().activations["add"] != 0).sum(1) <= 2).all()
