@@ -83,8 +83,8 @@ def rapid_requests(n: int) -> dict:
     viz = NetViz(digits_mlp(), data.x_test[:1], reference=data.x_train)
     clean = viz.snapshot
     start_rss, start = rss_mb(), time.perf_counter()
-    for i in range(n):  # as a front end would send them: selection, then Apply, then Undo
-        viz.view.selection = [["fc2", i % 16]]
+    for i in range(n):  # as a front end would send them: a selection request, then Apply, then Undo
+        viz.view.request("select", [["fc2", i % 16]])
         viz.controls.apply.click()
         viz.controls.undo.click()
     return {

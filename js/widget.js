@@ -1,4 +1,4 @@
-// anywidget entry: render({model, el}) draws from traits only, reports intent (selection),
+// anywidget entry: render({model, el}) draws from traits only, sends requests (a selection),
 // and returns a cleanup that removes every listener and observer.
 import { decodeArray } from "./codecs.js";
 import { adjacency, topKByMagnitude } from "./edges.js";
@@ -103,10 +103,13 @@ export function createView(model, el) {
     };
   };
 
-  const selectedIds = () => {
+  let pending = null; // the selection asked for, until Python answers (see requestSelection)
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+  const selectedIds = (selection = model.get("selection")) => {
     if (!topo) return [];
     const ids = [];
-    for (const entry of model.get("selection") ?? []) {
+    for (const entry of selection ?? []) {
       const li = topo.byName.get(entry?.[0]);
       if (li === undefined) continue;
       const unit = entry[1];
@@ -210,6 +213,7 @@ export function createView(model, el) {
   };
 
   const onTopology = guarded("network", () => {
+    pending = null;
     const value = model.get("topology");
     if (!value?.layers) return;
     const decoded = decodeTopology(value);
@@ -278,6 +282,15 @@ export function createView(model, el) {
     settle = setTimeout(() => schedule("edges"), 150);
   };
 
+  // Python owns the selection: the view asks for one and redraws when the `selection` trait
+  // changes (the offline page's stand-in model answers the request itself). Until Python has
+  // answered, the next click (shift adds) builds on the selection asked for, not the older trait;
+  // a new topology or an error (a refused request) ends the wait.
+  const requestSelection = (selection) => {
+    pending = same(selection, model.get("selection")) ? null : selection;
+    model.send({ request: "select", value: selection });
+  };
+
   const detach = attachInteraction(stage, {
     getTransform: () => t,
     setTransform: moveTo,
@@ -298,7 +311,7 @@ export function createView(model, el) {
       if (!layout) return;
       stage.focus({ preventScroll: true });
       const k = hitUnit(unitGrid, layout.x, layout.y, layout.r, wx, wy, 2 / t.k);
-      let ids = selectedIds();
+      let ids = selectedIds(pending ?? model.get("selection"));
       if (k < 0) {
         if (shift) return;
         ids = [];
@@ -311,15 +324,9 @@ export function createView(model, el) {
         const layer = topo.layers[layout.layerOf[id]];
         return [layer.name, id - layer.offset];
       });
-      model.set("selection", selection);
-      model.save_changes();
-      schedule("overlay");
+      requestSelection(selection);
     },
-    clear: () => {
-      model.set("selection", []);
-      model.save_changes();
-      schedule("overlay");
-    },
+    clear: () => requestSelection([]),
     leave: () => {
       hovered = -1;
       hoveredEdge = -1;
@@ -335,8 +342,14 @@ export function createView(model, el) {
   fit.addEventListener("click", onFit);
 
   const onDrill = guarded("drill-down", () => panels.renderDrilldown(drill, model.get("drilldown"), topo?.layers?.[0]));
-  const onError = () => panels.renderError(error, model.get("error"));
-  const onSelection = () => schedule("overlay");
+  const onError = () => {
+    pending = null;
+    panels.renderError(error, model.get("error"));
+  };
+  const onSelection = () => {
+    if (same(pending, model.get("selection"))) pending = null;
+    schedule("overlay");
+  };
   const onColors = () => {
     refilter();
     schedule("edges", "nodes", "overlay");
@@ -370,10 +383,7 @@ export function createView(model, el) {
       return { ...trace };
     },
     /** Send a selection as the pointer would (tests and scripted demos). */
-    requestSelection(selection) {
-      model.set("selection", selection);
-      model.save_changes();
-    },
+    requestSelection,
     /** The current picture as an SVG document (same layout and colour scales). */
     toSVG() {
       if (!topo || !st || !layout) return "";

@@ -50,7 +50,7 @@ from netviz_widget.engine.explainer import Explainer
 from studies import backdoor_defences as bd
 from studies import fashion
 from studies.common import experiment_parser
-from studies.protocol import train_val_split
+from studies.protocol import Split, train_val_split
 
 BUDGET = 0.02
 TRIGGERS = ("patch", "blend")
@@ -60,18 +60,13 @@ DEFENCES = ("none", "tool", "random", "oracle", "tool + fine-tuning", "neural cl
 CURVE_FRACTIONS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
 
 
-@dataclass(frozen=True)
-class Task:
-    """One model family on one dataset, with its train / validation / test split (flat inputs)."""
+@dataclass(frozen=True, kw_only=True)
+class Task(Split):
+    """One model family on one dataset, with its train / validation / test split (flat inputs;
+    the split's tensors come first and positionally, the task's own fields by keyword)."""
 
     name: str
     side: int
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
     widths: tuple[int, ...]
     epochs: int
     lr: float
@@ -121,8 +116,8 @@ def load_task(name: str, seed: int, n_train: int = 10_000, n_test: int | None = 
     if name == "digits-mlp":
         data = datasets.load_digits_split()
         split = train_val_split(data.x_train, data.y_train, data.x_test, data.y_test, 0.1, seed)
-        return Task(name, 8, *vars(split).values(), (64, 64, 32, 10), epochs or 30, 1e-2, nc_steps,
-                    tune_steps)
+        return Task(**vars(split), name=name, side=8, widths=(64, 64, 32, 10), epochs=epochs or 30, lr=1e-2,
+                    nc_steps=nc_steps, tune_steps=tune_steps)
     if name in ("fashion-mlp", "fashion-cnn"):
         data = datasets.fashion_mnist()
         rows = torch.from_numpy(np.random.default_rng(seed).choice(len(data.y_train), n_train, replace=False))
@@ -130,9 +125,10 @@ def load_task(name: str, seed: int, n_train: int = 10_000, n_test: int | None = 
         split = train_val_split(data.x_train[rows].reshape(n_train, -1), data.y_train[rows],
                                 data.x_test[test].reshape(-1, 784), data.y_test[test], 0.05, seed)
         if name == "fashion-cnn":
-            return ImageTask(name, 28, *vars(split).values(), (32,), epochs or 6, 2e-3, nc_steps, tune_steps)
-        return Task(name, 28, *vars(split).values(), (784, 64, 32, 10), epochs or 8, 2e-3, nc_steps,
-                    tune_steps)
+            return ImageTask(**vars(split), name=name, side=28, widths=(32,), epochs=epochs or 6, lr=2e-3,
+                             nc_steps=nc_steps, tune_steps=tune_steps)
+        return Task(**vars(split), name=name, side=28, widths=(784, 64, 32, 10), epochs=epochs or 8, lr=2e-3,
+                    nc_steps=nc_steps, tune_steps=tune_steps)
     raise ValueError(f"unknown task {name!r}")
 
 

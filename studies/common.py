@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import wilcoxon
@@ -92,3 +93,28 @@ def report_from_json(json_path: Path | Sequence[Path], out: Path, name: str,
     if plot is not None:
         plot(runs, out / f"{name}.png")
     return report(out, name, runs, summarise(runs), config)
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, or None where matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def save_grid(figure: Any, axes: Any, path: Path, ylabel: str) -> Path:
+    """Save a grid of plots as a PNG: `ylabel` on each row's first plot, the legend on the top
+    right one, a tight layout at 60 dpi; the figure is closed. Returns `path`."""
+    import matplotlib.pyplot as plt
+
+    for row in axes:
+        row[0].set_ylabel(ylabel, fontsize=7)
+    axes[0][-1].legend(fontsize=6)
+    figure.tight_layout()
+    figure.savefig(path, dpi=60)
+    plt.close(figure)
+    return path

@@ -30,7 +30,7 @@ from torch import nn
 from netviz_widget import datasets
 from netviz_widget.engine._calls import small_work_threads
 from studies import fashion
-from studies.common import experiment_parser, markdown_table, report, report_from_json
+from studies.common import experiment_parser, markdown_table, pyplot, report, report_from_json, save_grid
 from studies.protocol import Split, bootstrap_ci, format_ci, holm, paired_p, seed_list, train_val_split
 from studies.unit_criteria import CRITERIA, prune_masks, unit_scores
 
@@ -267,11 +267,8 @@ def summarise(runs: list[dict]) -> str:
 
 def plot(runs: list[dict], path: Path) -> Path | None:
     """Accuracy vs sparsity per model (one-shot and fine-tuned), mean over seeds; PNG."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
     models = [m for m in MODELS if any(r["model"] == m for r in runs)]
     sparsities = sorted({r["sparsity"] for r in runs if not r.get("roar")})
@@ -288,13 +285,7 @@ def plot(runs: list[dict], path: Path) -> Path | None:
             ax.set_title(f"{model}, {label}", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.set_xlabel("fraction of hidden units removed", fontsize=7)
-    for row in axes:
-        row[0].set_ylabel("test accuracy", fontsize=7)
-    axes[0][-1].legend(fontsize=6)
-    figure.tight_layout()
-    figure.savefig(path, dpi=60)
-    plt.close(figure)
-    return path
+    return save_grid(figure, axes, path, "test accuracy")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,7 @@ from studies.attribution_prior import (
     region_quality,
     resample_region,
 )
-from studies.common import experiment_parser, markdown_table, report, report_from_json
+from studies.common import experiment_parser, markdown_table, pyplot, report, report_from_json, save_grid
 from studies.protocol import bootstrap_ci, comparison_table, format_ci, seed_list
 
 KINDS = ("swatch", "brightness")
@@ -236,11 +236,8 @@ def summarise(runs: list[dict]) -> str:
 
 def plot(runs: list[dict], path: Path) -> Path | None:
     """Test accuracy vs strength per arm and shortcut (mean over seeds), with plain and oracle lines."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
     kinds = [k for k in KINDS if any(r["kind"] == k for r in runs)]
     arms = swept(runs)
@@ -262,12 +259,7 @@ def plot(runs: list[dict], path: Path) -> Path | None:
             ax.set_xticks(range(len(values)), [f"{s:g}" for s in values], fontsize=7)
             ax.set_title(f"{kind}: {arm}".replace(" (", "\n("), fontsize=7)
             ax.tick_params(labelsize=7)
-        axes[i][0].set_ylabel("test accuracy", fontsize=7)
-    axes[0][-1].legend(fontsize=6)
-    figure.tight_layout()
-    figure.savefig(path, dpi=60)
-    plt.close(figure)
-    return path
+    return save_grid(figure, axes, path, "test accuracy")
 
 
 def main(argv: list[str] | None = None) -> int:

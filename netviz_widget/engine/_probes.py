@@ -154,7 +154,8 @@ class HookRunner(ProbedRunner):
     Keys are "input", "<module>:in" (the module's first input) and "<module>:out".
     """
 
-    def __init__(self, model: nn.Module, modules: Iterable[str]) -> None:
+    def __init__(self, model: nn.Module) -> None:
+        """Hooks go on `model`'s own modules by name, per `probing` call (none are added here)."""
         self.model = model
         self.modules = dict(model.named_modules())
         self._input_edit: Edit | None = None

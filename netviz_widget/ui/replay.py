@@ -87,7 +87,7 @@ class ReplayView(widgets.VBox):
         self.slider.observe(lambda change: self._guard(self._show, change["new"], self._example), "value")
         self.example_slider.observe(lambda change: self._guard(self._show, self._index, change["new"]),
                                     "value")
-        self.view.observe(self._on_selection, "selection")
+        self.view.on_request("select", self._on_selection)
         self._build_plots()
         self._show(0, 0)
         self.children = [widgets.HBox([self.play, self.slider, self.step_label, self.example_slider]),
@@ -171,14 +171,14 @@ class ReplayView(widgets.VBox):
         except NetVizError as error:
             self.view.error = str(error)
 
-    def _on_selection(self, change: dict) -> None:
-        """A click in the view (untrusted): [[layer, display node], ...]; the last unit's score
-        over training is drawn."""
-        entries = change["new"]
+    def _on_selection(self, entries: object) -> None:
+        """A click in the view (a "select" request, untrusted): [[layer, display node], ...];
+        the last unit's score over training is drawn and the view shows that node selected."""
         try:
             if not isinstance(entries, list) or len(entries) > 4096:
                 raise InputError("selection", "a list of [layer, node] pairs", entries)
             if not entries:
+                self.view.selection = []
                 return
             entry = entries[-1]
             if not (isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[0], str)):
@@ -189,6 +189,7 @@ class ReplayView(widgets.VBox):
                     or not 0 <= node < len(members):
                 raise InputError("selection", "a node of the recorded layers", entry)
             self.select(layer, int(members[node][0]))
+            self.view.selection = [[layer, node]]
         except NetVizError as error:
             self.view.error = f"Rejected a selection from the view. {error}"
 

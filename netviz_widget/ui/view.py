@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import anywidget
 import traitlets
+
+from netviz_widget.errors import describe
 
 STATIC = Path(__file__).parents[1] / "static"
 
@@ -27,7 +30,8 @@ class NetworkView(anywidget.AnyWidget):
       labels and the shipped edges (binary src/dst/weight); sent once per input/target.
     - ``state``: per-update binary node scores, activations and edge scores, the input
       heatmap, probabilities, prediction, completeness warning, interventions, ``seq``.
-    - ``selection``: ``[[layer, unit], ...]`` written by the front end (validated in Python).
+    - ``selection``: ``[[layer, display node], ...]`` set by Python; the front end asks for a
+      selection with a ``{"request": "select", "value": [...]}`` message (see `on_request`).
     - ``node_color`` ("score" | "activation"), ``edge_color`` ("score" | "weight"),
       ``top_k`` (edges drawn), ``drilldown`` (the selected unit's drill-down),
       ``highlight`` (global unit ids to emphasise, e.g. a circuit), ``error`` (shown in the view).
@@ -38,9 +42,9 @@ class NetworkView(anywidget.AnyWidget):
 
     topology = traitlets.Dict().tag(sync=True)
     state = traitlets.Dict().tag(sync=True)
+    selection = traitlets.List([]).tag(sync=True)
     # Traits the front end may write accept any value here, so that a bad one reaches NetViz's
     # validation (which refuses it visibly) instead of failing silently inside the comm.
-    selection = traitlets.Any([]).tag(sync=True)
     node_color = traitlets.Any("score").tag(sync=True)
     edge_color = traitlets.Any("score").tag(sync=True)
     top_k = traitlets.Any(2000).tag(sync=True)
@@ -50,8 +54,9 @@ class NetworkView(anywidget.AnyWidget):
     height = traitlets.Any(460).tag(sync=True)
 
     # Python owns these: a front end that writes them (a tampered topology could widen the
-    # accepted unit ids) is ignored; Python's value stays and is sent back.
-    PYTHON_OWNED = frozenset({"topology", "state", "drilldown", "error"})
+    # accepted unit ids) is ignored; Python's value stays and is sent back. The front end asks
+    # for a selection with a request; Python validates it and sets `selection`.
+    PYTHON_OWNED = frozenset({"topology", "state", "selection", "drilldown", "error"})
 
     def __init__(self, defer_open: bool = False, **kwargs: object) -> None:
         """`defer_open=True`: open the comm only at `open_with_state()`, so that the front end
@@ -59,7 +64,31 @@ class NetworkView(anywidget.AnyWidget):
         2 s to load its ES module and drops every later update message to a model that took
         longer (a busy page or machine): the first picture must not depend on one."""
         self._defer_open = defer_open
+        self._request_handlers: dict[str, Callable[[object], None]] = {}
         super().__init__(**kwargs)
+        self.on_msg(self._on_message)
+
+    def on_request(self, kind: str, handler: Callable[[object], None]) -> None:
+        """Call `handler(value)` for each front-end request ``{"request": kind, "value": value}``
+        (a custom message); today one kind, ``"select"`` (value: ``[[layer, display node], ...]``)."""
+        self._request_handlers[kind] = handler
+
+    def request(self, kind: str, payload: object) -> None:
+        """Handle a request as if the front end had sent it (tests, scripts, benchmarks): the
+        message takes the comm's path to the handlers."""
+        self._handle_custom_msg({"request": kind, "value": payload}, [])
+
+    def _on_message(self, _widget: object, content: object, _buffers: object) -> None:
+        """A custom message from the front end (untrusted). Messages without a "request" key
+        are not ours (anywidget's own) and pass; an unknown request is refused visibly."""
+        if not isinstance(content, dict) or "request" not in content:
+            return
+        kind = content["request"]
+        handler = self._request_handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            self.error = f"Rejected a request from the view: unknown request {describe(kind)}."
+            return
+        handler(content.get("value"))
 
     def open(self) -> None:
         """Open the comm to the front end, unless it is deferred (see `__init__`)."""

@@ -1,7 +1,8 @@
 """What the front end may ask of NetViz, checked before it acts: a selection of display nodes
 (a unit, or a group of a wide layer to expand) and the settings the view writes (colours, edge
 count, highlight, height). Messages from the front end are untrusted input. A mixin of `NetViz`
-(widget.py), which owns the state these requests change."""
+(widget.py), which owns the state these requests change: the view sends a selection as a request
+and only Python sets the `selection` trait."""
 
 from __future__ import annotations
 
@@ -31,14 +32,12 @@ class ViewRequests:
             checked.append((layer, index))
         return list(dict.fromkeys(checked))
 
-    def _on_front_end_selection(self, change: dict) -> None:
-        """The view selects display nodes: a unit is selected; a group of a wide layer expands.
-        A selection equal to the one NetViz holds (its own, shown) is no request."""
-        if change["new"] == self._selection_nodes():
-            return
+    def _on_front_end_selection(self, nodes: object) -> None:
+        """The view asks to select display nodes (a "select" request): a unit is selected; a
+        group of a wide layer expands. NetViz then sets the view's `selection` trait."""
         try:
             units, groups = [], []
-            for layer, node in self._check_pairs(change["new"]):
+            for layer, node in self._check_pairs(nodes):
                 n_nodes = len(self.display.members[self.explainer.graph.layer(layer).name])
                 if isinstance(node, bool) or not isinstance(node, int) or not 0 <= node < n_nodes:
                     raise InputError("selection", f"node indices in [0, {n_nodes}) for layer {layer!r}",
@@ -47,7 +46,6 @@ class ViewRequests:
                 (groups if len(members) > 1 else units).append((layer, int(members[0])))
         except NetVizError as error:  # untrusted input: refuse it visibly, keep the old state
             self._show_error(f"Rejected a selection from the view. {error}")
-            self._sync_selection_to_view()
             return
         for layer, unit in groups:
             self._expanded.setdefault(layer, set()).add(self.display.group_index(layer, unit))

@@ -82,7 +82,7 @@ class NetViz(ViewRequests, widgets.VBox):
         shipped = len(self._chosen)
         self.controls = ControlPanel(self, self.class_labels, self.explainer.inputs.shape[0], shipped)
         self.view.top_k = min(2000, shipped)
-        self.view.observe(self._on_front_end_selection, "selection")
+        self.view.on_request("select", self._on_front_end_selection)
         self.view.observe(self._on_front_end_setting, ["node_color", "edge_color", "top_k",
                                                        "highlight", "height"])
         self._publish()

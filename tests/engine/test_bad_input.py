@@ -95,7 +95,7 @@ def test_each_message_names_argument_expected_and_given(name, call):
 def test_viz_selection_payload_with_non_finite_numbers_is_refused():
     model = ZOO["sequential_mlp"]()
     viz = NetViz(model, example_input(model))
-    viz.view.selection = [["0", float("inf")]]
+    viz.view.request("select", [["0", float("inf")]])
     assert "Rejected a selection" in viz.view.error
     assert np.isfinite(viz.snapshot.logits).all()
 

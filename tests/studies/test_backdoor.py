@@ -159,7 +159,8 @@ def test_one_run_end_to_end_and_its_report(tmp_path):
 def test_cnn_task_units_are_conv_channels_and_zeroing_them_equals_pruning():
     x = torch.rand(40, 784)
     y = torch.arange(40) % 10
-    task = bd.ImageTask("fashion-cnn", 28, x, y, x[:20], y[:20], x[20:], y[20:], (32,), 1, 2e-3, 5, 5)
+    task = bd.ImageTask(x, y, x[:20], y[:20], x[20:], y[20:], name="fashion-cnn", side=28, widths=(32,),
+                        epochs=1, lr=2e-3, nc_steps=5, tune_steps=5)
     model = task.build(0).eval()
     state = fingerprint(model)
     assert task.shape(x).shape == (40, 1, 28, 28) and task.last_hidden == "conv2"

@@ -40,11 +40,11 @@ def test_an_aggregated_edge_carries_the_sum_of_its_unit_edges(viz):
 
 
 def test_clicking_a_group_expands_it_and_units_inside_can_then_be_selected(viz):
-    viz.view.selection = [["0", 3]]  # group 3: units 48–63
+    viz.view.request("select", [["0", 3]])  # group 3: units 48–63
     layer = viz.view.topology["layers"][1]
     assert layer["n_nodes"] == 63 - 1 + 16 and layer["labels"][3] == "0[48]"
     assert viz._selection == [] and viz.view.error == ""
-    viz.view.selection = [["0", 3 + 5]]  # unit 53 is now its own node
+    viz.view.request("select", [["0", 3 + 5]])  # unit 53 is now its own node
     assert viz._selection == [("0", 53)]
     assert viz.view.drilldown["unit"] == 53
 
@@ -61,7 +61,7 @@ def test_python_selection_of_a_hidden_unit_expands_its_group(viz):
 
 
 def test_a_bad_node_index_from_the_view_is_refused(viz):
-    viz.view.selection = [["0", 63]]
+    viz.view.request("select", [["0", 63]])
     assert viz.view.error.startswith("Rejected a selection from the view.")
     assert "[0, 63)" in viz.view.error
 

@@ -63,7 +63,8 @@ def test_each_frame_draws_the_recorded_scores(recording):
 
 def test_a_clicked_unit_shows_its_score_over_training(recording):
     replay = NetViz.replay(recording)
-    replay.view.selection = [["fc1", 7]]
+    replay.view.request("select", [["fc1", 7]])
+    assert replay.view.selection == [["fc1", 7]]  # Python sets what the view shows selected
     scores = replay.unit_source.data["score"]
     np.testing.assert_array_equal(scores, recording.unit_series("fc1", 7, example=0))
     np.testing.assert_array_equal(replay.unit_source.data["step"], recording.steps)
@@ -92,9 +93,9 @@ def test_a_saved_recording_replays_the_same_frames(recording, tmp_path):
 
 def test_untrusted_and_bad_input_is_refused(recording):
     replay = NetViz.replay(recording)
-    replay.view.selection = [["fc9", 1]]
+    replay.view.request("select", [["fc9", 1]])
     assert "Rejected a selection" in replay.view.error
-    replay.view.selection = "fc1"
+    replay.view.request("select", "fc1")
     assert "selection: expected" in replay.view.error
     with pytest.raises(InputError, match="index"):
         replay.index = len(recording)

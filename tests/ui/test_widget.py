@@ -124,7 +124,7 @@ def test_apply_without_selection_and_bad_values_show_errors_not_tracebacks(viz):
 def test_untrusted_selection_from_the_front_end_is_refused_visibly(viz, bad):
     viz.select("fc2", 3)
     state = viz.view.state
-    viz.view.selection = bad
+    viz.view.request("select", bad)
     assert viz.view.error.startswith("Rejected a selection from the view.")
     assert viz.view.selection == [["fc2", 3]]
     assert viz._selection == [("fc2", 3)]
@@ -132,14 +132,33 @@ def test_untrusted_selection_from_the_front_end_is_refused_visibly(viz, bad):
 
 
 def test_selection_from_the_front_end_drives_the_drill_down(viz):
-    viz.view.selection = [["fc2", 7]]
+    viz.view.request("select", [["fc2", 7]])
     drill = viz.view.drilldown
     assert (drill["layer"], drill["unit"]) == ("fc2", 7)
     np.testing.assert_allclose(decode_array(drill["input_scores"]),
                                viz.explainer.neuron("fc2", 7).input_scores[0], rtol=1e-6)
     assert viz.controls.selection.value == "selected: fc2[7]"
-    viz.view.selection = []
+    viz.view.request("select", [])
     assert viz.view.drilldown == {}
+
+
+def test_python_owns_the_selection_the_front_end_only_requests_one(viz):
+    viz.select("fc2", 3)
+    viz.view.set_state({"selection": [["fc2", 9]]})  # a front end writing the trait itself
+    assert viz.view.selection == [["fc2", 3]] and viz._selection == [("fc2", 3)]
+    assert viz.view.drilldown["unit"] == 3
+    viz.view.request("select", [["fc2", 9], ["fc1", 4]])  # a request: Python sets the trait
+    assert viz.view.selection == [["fc2", 9], ["fc1", 4]]
+    assert viz._selection == [("fc2", 9), ("fc1", 4)] and viz.view.drilldown["unit"] == 4
+
+
+def test_unknown_requests_are_refused_visibly_and_other_messages_pass(viz):
+    viz.select("fc2", 3)
+    viz.view._handle_custom_msg({"something": "of anywidget's own"}, [])
+    assert viz.view.error == ""
+    viz.view._handle_custom_msg({"request": "<b>drop</b>", "value": 1}, [])
+    assert viz.view.error.startswith("Rejected a request from the view: unknown request")
+    assert viz.view.selection == [["fc2", 3]]
 
 
 def test_target_change_rescopes_scores(viz):

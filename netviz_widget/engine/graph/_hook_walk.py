@@ -23,8 +23,8 @@ class _LogitsRunner(HookRunner):
     """A HookRunner that returns the input of the model's final softmax / sigmoid module (the
     logits) instead of the model's output; its hook exists only during `run`."""
 
-    def __init__(self, model: nn.Module, modules: list[str], final: str) -> None:
-        super().__init__(model, modules)
+    def __init__(self, model: nn.Module, final: str) -> None:
+        super().__init__(model)
         self.final = self.modules[final]
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,7 +79,6 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
 
     layers = [UnitLayer("input", "input", "input", int(x.shape[1]), tuple(x.shape[1:]), INPUT_KEY)]
     blocks: list[EdgeBlock] = []
-    probed: list[str] = []
     current, last_module = layers[0], None
     for name, module, in_shape, out_shape in calls:
         if isinstance(module, _ops.PARAMETRIC):
@@ -99,14 +98,12 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
             current = UnitLayer(unique, _ops.kind_of(module), "hidden", int(out_shape[1]),
                                 tuple(out_shape[1:]), f"{name}:out")
             layers.append(current)
-            probed.append(name)
             last_module = name
         elif (_ops.is_unit_wise_module(module) and last_module is not None
               and current.tap == f"{last_module}:out" and in_shape == out_shape):
             current = UnitLayer(current.name, current.kind, current.role, current.n_units,
                                 current.shape, f"{name}:out")
             layers[-1] = current
-            probed.append(name)
             last_module = name
         else:
             last_module = None
@@ -120,5 +117,5 @@ def build(model: nn.Module, x: torch.Tensor) -> tuple[list[UnitLayer], list[Edge
         if layers[-1].tap == f"{final_name}:out":  # the logits are read before the final function
             layers[-1] = UnitLayer(last.name, last.kind, "output", last.n_units, last.shape,
                                    f"{blocks[-1].module}:out")
-        return layers, blocks, _LogitsRunner(model, probed, final_name), activation
-    return layers, blocks, HookRunner(model, probed), None
+        return layers, blocks, _LogitsRunner(model, final_name), activation
+    return layers, blocks, HookRunner(model), None
