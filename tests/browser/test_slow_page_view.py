@@ -20,12 +20,15 @@ repeats the run n times (CI: once).
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.request
 
 import nbformat
 import pytest
 
+from .jupyter_server import TOKEN
 from .lab import KERNEL_IDLE, RUNNING, _run_all, notebook_state
 
 MODE = os.environ.get("NETVIZ_SLOW_VIEW_MODE", "late")
@@ -61,10 +64,20 @@ def _notebook(path) -> None:
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
 
 
+def _shut_down_kernels(jupyterlab) -> None:
+    """End every session on the server: an earlier run's kernel must not load this one."""
+    api = f"{jupyterlab.base}/api/sessions?token={TOKEN}"
+    for session in json.load(urllib.request.urlopen(api, timeout=30)):
+        request = urllib.request.Request(
+            f"{jupyterlab.base}/api/sessions/{session['id']}?token={TOKEN}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
 def _run_slow(chromium, jupyterlab, name: str) -> dict:
     """Open the notebook on the warm server, slow the page, Run All; what the view did."""
     _notebook(jupyterlab.root / name)
-    url = jupyterlab.url(f"lab/tree/{name}")
+    # ?reset: an empty workspace (JupyterLab would reopen the notebooks of earlier runs)
+    url = f"{jupyterlab.base}/lab/tree/{name}?reset&token={TOKEN}"
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     try:
         # a throwaway page starts the kernel (see lab.open_and_run_all), then the test's page
@@ -98,6 +111,7 @@ def _run_slow(chromium, jupyterlab, name: str) -> dict:
         return {**state, "errors": bad, "notebook": notebook_state(page)}
     finally:
         context.close()
+        _shut_down_kernels(jupyterlab)
 
 
 @pytest.mark.parametrize("run", range(REPEAT))
