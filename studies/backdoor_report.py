@@ -92,6 +92,9 @@ def plot_curves(runs: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     cells = [c for c in _cells(runs) if c[2] > 0]
+    if not cells:  # only clean (0%) runs: there is no attack success to plot
+        print(f"no poisoned cells: {path} not drawn")
+        return
     columns = sorted({(c[0], c[1]) for c in cells})
     rates = sorted({c[2] for c in cells})
     figure, axes = plt.subplots(len(rates), len(columns), figsize=(3.2 * len(columns), 2.8 * len(rates)),
@@ -130,7 +133,7 @@ def write_report(out: Path, runs: list[dict], config: dict) -> int:
     paths = write_outputs(out, "backdoor", runs, table, config)
     plot_curves(runs, out / "backdoor_curves.png")
     print(table)
-    print("wrote", *paths, out / "backdoor_curves.png")
+    print("wrote", *paths, *[p for p in [out / "backdoor_curves.png"] if p.exists()])
     return 0
 
 

@@ -184,3 +184,15 @@ def test_one_reduced_cnn_run_switches_conv_channels_off():
     assert all(unit.split("[")[0] in {"conv1", "conv2", "fc1"} for unit in run["tool units"])
     assert run["defences"]["fine-pruning"]["units"] <= 16  # conv2's channels, as Liu et al.
     assert run["curves"]["tool"][0]["ASR"] == pytest.approx(run["defences"]["none"]["ASR"])
+
+
+def test_a_report_of_clean_runs_only_draws_no_curves(tmp_path):
+    """Clean (0%) runs have no attack success: the report's tables are written, the curve plot is not
+    (it used to fail with a zero-row figure)."""
+    import json
+
+    committed = json.loads((Path(__file__).parents[2] / "docs/results/backdoor.json").read_text())
+    runs = [r for r in committed["runs"] if r["rate"] == 0]
+    assert runs
+    backdoor_report.plot_curves(runs, tmp_path / "curves.png")
+    assert not (tmp_path / "curves.png").exists()
