@@ -8,6 +8,7 @@ import torch
 
 from netviz_widget import NetViz, Recorder
 from netviz_widget.datasets import load_digits_split, mlp
+from tests.browser.offline import open_offline
 
 NODE_SCORES = ("() => { const v = window.netvizModel.get('state').node_scores.buffer;"
                " return Array.from(new Float32Array(v.buffer, v.byteOffset, v.byteLength / 4)); }")
@@ -30,23 +31,9 @@ def recording():
 def test_offline_replay_slider_and_play(chromium, tmp_path, artifacts):
     replay = NetViz.replay(recording(), interval=100)
     path = replay.save_html(tmp_path / "replay.html")
-    context = chromium.new_context(viewport={"width": 1300, "height": 900})
-    outside = []
-
-    def only_local(route):
-        if route.request.url.startswith(("file:", "blob:", "data:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    page = context.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    offline = open_offline(chromium, path, {"width": 1300, "height": 900})
+    page = offline.page
     try:
-        page.goto(path.as_uri())
         page.wait_for_selector(".netviz-root[data-ready='1']", timeout=20_000)
         page.wait_for_function("() => document.getElementById('netviz-replay-step').textContent.length > 0")
         assert page.inner_text("#netviz-replay-step") == "step 0 (1/5)"
@@ -67,6 +54,6 @@ def test_offline_replay_slider_and_play(chromium, tmp_path, artifacts):
         page.click("#netviz-replay-play")  # pause
         page.screenshot(path=str(artifacts / "replay-offline.png"), full_page=True)
     finally:
-        context.close()
-    assert errors == [], errors
-    assert outside == [], outside
+        offline.context.close()
+    assert offline.errors == [], offline.errors
+    assert offline.outside == [], offline.outside
