@@ -8,6 +8,7 @@ import { attachInteraction } from "./interaction.js";
 import { fitTransform, layoutColumns } from "./layout.js";
 import * as panels from "./panels.js";
 import { Renderer } from "./renderer.js";
+import { clickedIds, idsToSelection, selectionIds, selectionRequests } from "./selection.js";
 import { toSVG } from "./svg.js";
 import { maxAbs } from "./scales.js";
 import "./widget.css";
@@ -103,20 +104,7 @@ export function createView(model, el) {
     };
   };
 
-  let pending = null; // the selection asked for, until Python answers (see requestSelection)
-  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-
-  const selectedIds = (selection = model.get("selection")) => {
-    if (!topo) return [];
-    const ids = [];
-    for (const entry of selection ?? []) {
-      const li = topo.byName.get(entry?.[0]);
-      if (li === undefined) continue;
-      const unit = entry[1];
-      if (Number.isInteger(unit) && unit >= 0 && unit < topo.layers[li].n_nodes) ids.push(topo.layers[li].offset + unit);
-    }
-    return ids;
-  };
+  const selection = selectionRequests(model); // Python owns the trait; the view sends requests
 
   const scene = () => {
     const highlightIds = model.get("highlight") ?? [];
@@ -166,7 +154,7 @@ export function createView(model, el) {
       panels.renderLegend(legend, { nodeMetric: model.get("node_color"), edgeMetric: model.get("edge_color"), extent: maxAbs(edgeValues()) });
     }
     if (dirty.overlay) {
-      const options = { hovered, hoveredEdge, selected: selectedIds(), colors: colors() };
+      const options = { hovered, hoveredEdge, selected: selectionIds(topo, model.get("selection")), colors: colors() };
       timed("overlay", () => renderer.drawOverlay(s, t, options));
     }
     dirty.edges = dirty.nodes = dirty.overlay = false;
@@ -213,7 +201,7 @@ export function createView(model, el) {
   };
 
   const onTopology = guarded("network", () => {
-    pending = null;
+    selection.reset();
     const value = model.get("topology");
     if (!value?.layers) return;
     const decoded = decodeTopology(value);
@@ -284,12 +272,9 @@ export function createView(model, el) {
 
   // Python owns the selection: the view asks for one and redraws when the `selection` trait
   // changes (the offline page's stand-in model answers the request itself). Until Python has
-  // answered, the next click (shift adds) builds on the selection asked for, not the older trait;
-  // a new topology or an error (a refused request) ends the wait.
-  const requestSelection = (selection) => {
-    pending = same(selection, model.get("selection")) ? null : selection;
-    model.send({ request: "select", value: selection });
-  };
+  // answered, the next click builds on the selection asked for; a new topology or an error (a
+  // refused request) ends the wait.
+  const requestSelection = (value) => selection.request(value);
 
   const detach = attachInteraction(stage, {
     getTransform: () => t,
@@ -311,20 +296,8 @@ export function createView(model, el) {
       if (!layout) return;
       stage.focus({ preventScroll: true });
       const k = hitUnit(unitGrid, layout.x, layout.y, layout.r, wx, wy, 2 / t.k);
-      let ids = selectedIds(pending ?? model.get("selection"));
-      if (k < 0) {
-        if (shift) return;
-        ids = [];
-      } else if (shift) {
-        ids = ids.includes(k) ? ids.filter((id) => id !== k) : [...ids, k];
-      } else {
-        ids = [k];
-      }
-      const selection = ids.map((id) => {
-        const layer = topo.layers[layout.layerOf[id]];
-        return [layer.name, id - layer.offset];
-      });
-      requestSelection(selection);
+      const ids = clickedIds(selectionIds(topo, selection.current()), k, shift);
+      if (ids) requestSelection(idsToSelection(topo, layout.layerOf, ids));
     },
     clear: () => requestSelection([]),
     leave: () => {
@@ -343,11 +316,11 @@ export function createView(model, el) {
 
   const onDrill = guarded("drill-down", () => panels.renderDrilldown(drill, model.get("drilldown"), topo?.layers?.[0]));
   const onError = () => {
-    pending = null;
+    selection.reset();
     panels.renderError(error, model.get("error"));
   };
   const onSelection = () => {
-    if (same(pending, model.get("selection"))) pending = null;
+    selection.answered();
     schedule("overlay");
   };
   const onColors = () => {
