@@ -11,7 +11,7 @@ from dataclasses import replace
 from netviz_widget.engine import _several, _tokens
 from netviz_widget.engine._history import Entry, History, signature
 from netviz_widget.engine._model_state import model_state
-from netviz_widget.engine.graph._weights import unit_weight
+from netviz_widget.engine.graph._weights import block_weight
 from netviz_widget.engine.graph.layered import LayeredGraph
 from netviz_widget.errors import ModelError
 
@@ -37,8 +37,8 @@ class ModelWatch:
             # weights; only the edge weights are copies. (No re-trace: torch.fx patches
             # nn.Module.__call__ for every thread while it traces.)
             graph = copy.copy(self.graph)
-            graph.blocks = [block if block.module is None else replace(block, weight=unit_weight(
-                self.model.get_submodule(block.module), block.group)) for block in self.graph.blocks]
+            graph.blocks = [block if block.module is None else replace(
+                block, weight=block_weight(self.model, block)) for block in self.graph.blocks]
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fallback warning was given at construction

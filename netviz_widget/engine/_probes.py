@@ -116,6 +116,11 @@ class FxRunner(ProbedRunner):
         nodes = {node.name: node for node in graph.nodes}
         for name in probe_nodes:
             node = nodes[name]
+            own = gm.get_submodule(node.target) if node.op == "call_module" else None
+            if isinstance(own, _Probe):  # a module that is its own probe (an unrolled recurrence)
+                own.key = name
+                self.probes[name] = own
+                continue
             probe = _Probe(name, (axes or {}).get(name, 1))
             target = f"_netviz_probe_{name}"
             gm.add_submodule(target, probe)

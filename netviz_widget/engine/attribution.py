@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netviz_widget.engine._recurrence import edge_conductance as recurrent_edges
 from netviz_widget.engine.graph.layered import EdgeBlock, LayeredGraph
 from netviz_widget.engine.interventions import Intervention, intervened
 from netviz_widget.engine.kinds import per_unit
@@ -175,6 +176,11 @@ def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradi
     (main path) and "modulates" (gate) edges. Weighted edges are computed over the consumer's
     whole input and cut into the source layer's runs (see `EdgeBlock.ranges`).
     """
+    if block.kind == "recurrent":  # input→hidden weights of an unrolled LSTM / GRU / RNN
+        layer = graph.runner.probes[graph.layer(block.dst).tap]
+        edges = recurrent_edges(layer, values[block.input_key], gradients[block.output_key],
+                                batch, n_steps)
+        return _place_columns(edges, block.ranges, graph.layer(block.src).n_units)
     x_in = values[block.input_key]
     dx = (x_in[batch:] - x_in[:-batch]).reshape(n_steps, batch, *x_in.shape[1:])
     g_z = gradients[block.output_key][:-batch]

@@ -113,8 +113,9 @@ def here(code: str) -> str:
 
 
 CASES = [
-    (LSTMClassifier, (2, 5, 3), r"got \"LSTM 'lstm'\"",
-     here(r"out, _ = self\.lstm\(x\)") + r": recurrent layers are not drawn as units yet"),
+    (LSTMClassifier, (2, 5, 3), r"got \"LSTM 'lstm'\"",  # a (batch, steps, features) input
+     here(r"out, _ = self\.lstm\(x\)") + r": a recurrent layer reads the features on the last "
+     r"axis of \(\d+, 5, 3\), but its units are on axis 1"),
     (TinyTransformer, (2, 5, 4), r"got \"TransformerEncoderLayer 'encoder'\"",
      "attention heads are not drawn as units yet"),
     (TiedAutoencoder, (2, 4), r"got 'F\.linear'",
@@ -182,7 +183,8 @@ def test_untraceable_models_refuse_unknown_families_by_module_name():
 
     with pytest.warns(UserWarning, match="torch.fx could not trace"), \
             pytest.raises(GraphError, match=r"LSTM 'lstm' \(torch\.fx could not trace the model, so "
-                          r"no source line is known\): recurrent layers are not drawn as units yet"):
+                          r"no source line is known\): a recurrent layer is drawn only in a model "
+                          r"torch\.fx can trace"):
         LayeredGraph.from_module(Untraceable(), torch.rand(2, 5, 3))
 
 

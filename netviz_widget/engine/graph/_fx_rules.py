@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from netviz_widget.engine.graph import _ops, _token_rules
+from netviz_widget.engine.graph import _ops, _recurrent_rules, _token_rules
 from netviz_widget.engine.graph._origins import Origin, concatenate
 from netviz_widget.engine.graph._refusals import refuse
 from netviz_widget.engine.graph._weights import unit_weight
@@ -51,6 +51,9 @@ class Rules:
     # ------------------------------------------------------------------ modules
     def _module(self, node: fx.Node, module: nn.Module) -> None:
         source = node.args[0] if node.args else None
+        if _recurrent_rules.is_unrolled(module):  # an nn.LSTM / GRU / RNN, unrolled
+            _recurrent_rules.visit(self, node, module)
+            return
         reason = _ops.refusal(module)
         if reason is not None:
             raise refuse(node, self.gm, reason, "run the model on the output of that part (wrap the "

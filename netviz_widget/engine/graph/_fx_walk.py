@@ -25,7 +25,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from netviz_widget.engine._probes import OUTPUT_EXPECTED, FxRunner, output_choice
-from netviz_widget.engine.graph import _ops
+from netviz_widget.engine.graph import _ops, _recurrent_rules
 from netviz_widget.engine.graph._fx_rules import Rules, shape_of
 from netviz_widget.engine.graph._origins import Origin
 from netviz_widget.engine.graph._refusals import refuse
@@ -85,6 +85,7 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
                          hint="Give Explainer / NetViz the inputs as a tuple (a, b): they are "
                          "packed along axis 1 and the forward is traced with one packed input.")
     activation = _strip_final_activation(gm)
+    _recurrent_rules.unroll(gm)  # nn.LSTM / GRU / RNN calls → one unrolled unit layer per layer
     try:
         ShapeProp(gm).propagate(x)
     except Exception as error:

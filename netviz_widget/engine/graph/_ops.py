@@ -56,6 +56,11 @@ FINAL_FUNCTIONS = {F.softmax: "softmax", torch.softmax: "softmax", F.log_softmax
                    torch.log_softmax: "log_softmax", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid"}
 FINAL_METHODS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid"}
 
+_UNTRACED_RECURRENCE = ("a recurrent layer is drawn only in a model torch.fx can trace (packed "
+                        "sequences and data-dependent control flow cannot be traced)")
+_CELL = ("a recurrent cell called step by step (a Python loop) is not drawn as units; nn.LSTM / "
+         "nn.GRU / nn.RNN over the whole sequence are")
+
 # families that are recognised and refused with a specific explanation
 REFUSED_MODULES: dict[type, str] = {
     nn.MultiheadAttention: "attention heads are not drawn as units yet",
@@ -63,12 +68,13 @@ REFUSED_MODULES: dict[type, str] = {
     nn.TransformerDecoderLayer: "attention heads are not drawn as units yet",
     nn.TransformerEncoder: "attention heads are not drawn as units yet",
     nn.Transformer: "attention heads are not drawn as units yet",
-    nn.LSTM: "recurrent layers are not drawn as units yet",
-    nn.GRU: "recurrent layers are not drawn as units yet",
-    nn.RNN: "recurrent layers are not drawn as units yet",
-    nn.LSTMCell: "recurrent layers are not drawn as units yet",
-    nn.GRUCell: "recurrent layers are not drawn as units yet",
-    nn.RNNCell: "recurrent layers are not drawn as units yet",
+    # (traced LSTM / GRU / RNN calls are unrolled before this list is read: see _recurrent_rules)
+    nn.LSTM: _UNTRACED_RECURRENCE,
+    nn.GRU: _UNTRACED_RECURRENCE,
+    nn.RNN: _UNTRACED_RECURRENCE,
+    nn.LSTMCell: _CELL,
+    nn.GRUCell: _CELL,
+    nn.RNNCell: _CELL,
     nn.Embedding: "an nn.Embedding is drawn only where the model's token-id input goes straight "
                   "into it (as the input layer)",
     nn.EmbeddingBag: "token inputs into an nn.EmbeddingBag are not supported yet",

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from netviz_widget.engine._recurrence import input_weight_matrix, layer_index
+
 
 def signed_norm(weight: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     """L2 norm over `dims`, carrying the sign of the sum over the same dims."""
@@ -37,3 +39,12 @@ def unit_weight(module: nn.Module, group: int = 1) -> np.ndarray:
         rows = slice(g * out_per_group, (g + 1) * out_per_group)
         full[rows, g * in_per_group:(g + 1) * in_per_group] = reduced[rows]
     return full.numpy()
+
+
+def block_weight(model: nn.Module, block) -> np.ndarray:
+    """The unit weight matrix of an edge block that has a module, from `model`'s current
+    weights (an LSTM / GRU / RNN block: its layer's input→hidden matrix)."""
+    module = model.get_submodule(block.module)
+    if isinstance(module, nn.RNNBase):
+        return input_weight_matrix(module, layer_index(block.dst) if module.num_layers > 1 else 0)
+    return unit_weight(module, block.group)
