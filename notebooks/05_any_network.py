@@ -20,8 +20,8 @@
 # bundled 8×8 digits (each trained in a few seconds): an **Inception-style CNN** whose branches are
 # concatenated, a **gated MLP** (GLU: `value * sigmoid(gate)`), and a model that **ends in a
 # Softmax**; then a model reading **token ids** through an embedding and token-wise layers, and one
-# with **two inputs**. Each gets one intervention or check. What each layer kind means, and what
-# NetViz refuses (recurrent layers and attention, for now), is in `docs/architectures.md`.
+# with **two inputs**, and an **LSTM** reading each digit row by row. Each gets one intervention or
+# check. What each layer kind means, and what NetViz refuses, is in `docs/architectures.md`.
 
 # %%
 import torch
@@ -225,25 +225,80 @@ bottom_ig.sum(1).round(2))
 
 
 # %% [markdown]
-# ## What is refused
+# ## An LSTM
 #
-# A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is
-# supported and a workaround, never drawn with parts missing. An LSTM and a tiny transformer, for
-# example:
+# Each digit read as a sequence: its 8 rows, one per step, each row's 8 pixels the features, into an
+# `nn.LSTM(8, 16)` whose last step goes to a linear head. NetViz reads a sequence as
+# `(batch, features, steps)` (the features are the input units), so the forward moves the features
+# last. The LSTM is one unit layer, `lstm`: a unit is a hidden unit, its score the conductance of its
+# hidden state summed over the 8 steps, and the input reaches it by a `recurrent` edge block (per
+# hidden unit and pixel, the norm of its four gates' input weights).
 
 # %%
-class LSTMClassifier(nn.Module):
+class DigitsLSTM(nn.Module):
     def __init__(self):
         super().__init__()
         self.lstm = nn.LSTM(8, 16, batch_first=True)
         self.head = nn.Linear(16, 10)
 
-    def forward(self, x):
-        out, _ = self.lstm(x)
+    def forward(self, x):                        # x: (batch, 8 pixels, 8 rows)
+        out, _ = self.lstm(x.transpose(1, 2))    # (batch, 8 steps, 16 hidden units)
         return self.head(out[:, -1])
 
+def as_rows(x):
+    return x.reshape(-1, 8, 8).transpose(1, 2)   # (batch, pixel in the row, row)
+
+torch.manual_seed(0)
+lstm = train_classifier(DigitsLSTM(), as_rows(data.x_train), data.y_train, epochs=12, lr=2e-2)
+lstm_accuracy = accuracy(lstm, as_rows(data.x_test), data.y_test)
+print(f"test accuracy: {lstm_accuracy:.3f}")
+assert lstm_accuracy > 0.9
+
+# %%
+lviz = NetViz(lstm, as_rows(data.x_test[:8]), reference=as_rows(data.x_train[:256]), n_steps=16)
+lviz
+
+# %% [markdown]
+# The engine runs the recurrence itself, step by step from the module's own weights, so an
+# intervention on a hidden unit acts **at every step**: zeroing it sets its h_t to 0 each step, and the
+# next step reads the zero. Zero the three hidden units that carry most of the decision for the first
+# digit:
+
+# %%
+lex = lviz.explainer
+print(lex.graph.to_text())
+lsnap = lviz.snapshot
+top = [int(u) for u in lsnap.node_scores["lstm"][0].argsort()[::-1][:3]]
+label = int(lviz.target[0])
+before = float(lex.clean_probabilities()[0, label])
+after = lviz.intervene("lstm", top, mode="zero")
+print(f"zero lstm{top}: probability of {label} {before:.3f} → "
+      f"{float(after.probabilities[0, label]):.3f}; predicted {int(after.prediction[0])}")
+assert float(after.probabilities[0, label]) < before
+
+
+# %% [markdown]
+# ## What is refused
+#
+# A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is
+# supported and a workaround, never drawn with parts missing. An LSTM cell stepped in a Python loop
+# and a tiny transformer, for example:
+
+# %%
+class CellLoop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(8, 16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        h = c = x.new_zeros(x.shape[0], 16)
+        for row in range(8):
+            h, c = self.cell(x[:, :, row], (h, c))
+        return self.head(h)
+
 try:
-    Explainer(LSTMClassifier(), data.x_test[:2].reshape(2, 8, 8))
+    Explainer(CellLoop(), as_rows(data.x_test[:2]))
 except Exception as error:
     print(type(error).__name__, "-", error)
 

@@ -330,3 +330,12 @@ def test_packed_sequences_cannot_be_traced_and_are_refused_by_module_name():
                           r"a recurrent layer is drawn only in a model torch\.fx can trace \(packed "
                           r"sequences"):
         LayeredGraph.from_module(Packed(), torch.rand(2, 3, 5))
+
+
+def test_patching_every_hidden_unit_at_every_step_runs_the_other_input():
+    model, x = build("lstm_last_step", batch=2)
+    other = build("lstm_last_step", batch=2, steps=6)[1].flip(0)
+    ex = Explainer(model, x, n_steps=2)
+    patch = make_intervention(ex.graph, "rnn", list(range(5)), "patch", patch_input=other)
+    with torch.no_grad():
+        np.testing.assert_allclose(ex.evaluate([patch]), model(other).numpy(), rtol=1e-5, atol=1e-6)
