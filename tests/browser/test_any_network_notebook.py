@@ -1,5 +1,6 @@
 """notebooks/05_any_network.ipynb in JupyterLab: the Inception-style CNN and the gated MLP are
-drawn, and the intervention applied from Python is in force in the first view."""
+drawn, and the intervention applied from Python is in force in the first view; the LSTM's view
+draws its hidden-unit layer with the three zeroed units in force."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def test_any_network_notebook_draws_branches_and_gates(chromium, jupyterlab, art
         header = page.locator(".netviz-header").first.inner_text()
         assert "1 intervention" in header, header
         page.screenshot(path=str(artifacts / "any-network-notebook.png"))
+        lstm = roots.filter(has=page.locator(".netviz-layer-label", has_text="lstm (16)"))
+        lstm.wait_for(state="attached", timeout=60_000)
+        assert lstm.count() == 1
+        lstm.scroll_into_view_if_needed()
+        page.wait_for_function("(root) => root.dataset.ready === '1' && root.querySelector("
+                               "'.netviz-header').innerText.includes('zero lstm[')",
+                               arg=lstm.element_handle(), timeout=30_000)
+        lstm.screenshot(path=str(artifacts / "any-network-notebook-lstm.png"))
     finally:
         page.close()
     # see test_safety_notebook: a slow first load of the ES module is retried once
