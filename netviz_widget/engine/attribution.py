@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netviz_widget.engine import _attention_edges as attention_edges
 from netviz_widget.engine.graph.layered import EdgeBlock, LayeredGraph
 from netviz_widget.engine.interventions import Intervention, intervened
 from netviz_widget.engine.kinds import per_unit
@@ -175,6 +176,8 @@ def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradi
     (main path) and "modulates" (gate) edges. Weighted edges are computed over the consumer's
     whole input and cut into the source layer's runs (see `EdgeBlock.ranges`).
     """
+    if block.kind in attention_edges.KINDS:  # value / pattern / attends (engine/_attention_edges.py)
+        return attention_edges.edge_conductance(graph, block, values, gradients, batch, n_steps)
     x_in = values[block.input_key]
     dx = (x_in[batch:] - x_in[:-batch]).reshape(n_steps, batch, *x_in.shape[1:])
     g_z = gradients[block.output_key][:-batch]

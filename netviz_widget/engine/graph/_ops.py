@@ -57,12 +57,18 @@ FINAL_FUNCTIONS = {F.softmax: "softmax", torch.softmax: "softmax", F.log_softmax
 FINAL_METHODS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid"}
 
 # families that are recognised and refused with a specific explanation
+_ATTENTION = ("attention heads are drawn for self-attention nn.MultiheadAttention (without "
+              "add_bias_kv / add_zero_attn), nn.TransformerEncoderLayer and nn.TransformerEncoder "
+              "(with their own forward) in a model torch.fx can trace; not this one")
+_DECODER = ("decoder layers and nn.Transformer (cross-attention) are not drawn as units yet; "
+            "encoder layers are")
 REFUSED_MODULES: dict[type, str] = {
-    nn.MultiheadAttention: "attention heads are not drawn as units yet",
-    nn.TransformerEncoderLayer: "attention heads are not drawn as units yet",
-    nn.TransformerDecoderLayer: "attention heads are not drawn as units yet",
-    nn.TransformerEncoder: "attention heads are not drawn as units yet",
-    nn.Transformer: "attention heads are not drawn as units yet",
+    nn.MultiheadAttention: _ATTENTION,
+    nn.TransformerEncoderLayer: _ATTENTION,
+    nn.TransformerDecoderLayer: _DECODER,
+    nn.TransformerEncoder: _ATTENTION,
+    nn.TransformerDecoder: _DECODER,
+    nn.Transformer: _DECODER,
     nn.LSTM: "recurrent layers are not drawn as units yet",
     nn.GRU: "recurrent layers are not drawn as units yet",
     nn.RNN: "recurrent layers are not drawn as units yet",
@@ -80,7 +86,8 @@ REFUSED_MODULES: dict[type, str] = {
 
 SUPPORTED = ("Linear and Conv1d/2d/3d layers (units: features / channels), elementwise "
              "activations, normalisation, dropout and pooling, flatten/view, residual additions, "
-             "concatenation and splits along the unit axis, and multiplicative gates")
+             "concatenation and splits along the unit axis, and multiplicative gates"
+             "; self-attention heads (nn.MultiheadAttention, nn.TransformerEncoder[Layer])")
 
 
 # user modules registered as unit-preserving activations (e.g. netviz_widget.layers.TopK): the fx
@@ -118,8 +125,9 @@ def has_own_parameters(module: nn.Module) -> bool:
 
 
 def kind_of(module: nn.Module) -> str:
-    """The layer kind name of a parametric module ("linear", "conv1d", "conv2d", "conv3d")."""
-    return type(module).__name__.lower()
+    """The layer kind name of a parametric module ("linear", "conv1d", "conv2d", "conv3d"; a
+    subclass, such as nn.MultiheadAttention's out_proj, is its base class's kind)."""
+    return next(cls.__name__.lower() for cls in PARAMETRIC if isinstance(module, cls))
 
 
 def refusal(module: nn.Module) -> str | None:
