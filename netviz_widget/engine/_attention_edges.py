@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
+from netviz_widget.engine.graph._attention_rules import block_weight
 from netviz_widget.engine.graph._attention_trace import projection, projection_weight
 
 KINDS = frozenset({"value", "pattern", "attends"})
@@ -67,6 +69,12 @@ def _edges(graph, block, values: dict, gradients: dict, batch: int, n_steps: int
         edges = (torch.einsum("kbte,kbhtj,hje->bhe", dx, g_q, w_q)
                  + torch.einsum("kbse,kbhsj,hje->bhe", dx, g_k, w_k))
     return _place_columns(edges.detach(), block.ranges, graph.layer(block.src).n_units)
+
+
+def current_weight(graph, block) -> np.ndarray:
+    """A value / pattern / attends block's weights as the model holds them now."""
+    return block_weight(_attention_module(graph, block), block.kind, block.ranges,
+                        graph.layer(block.src).n_units)
 
 
 def _per_head(weight: torch.Tensor, heads: int, head_dim: int) -> torch.Tensor:

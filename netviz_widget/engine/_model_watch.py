@@ -8,12 +8,22 @@ import copy
 import warnings
 from dataclasses import replace
 
+from netviz_widget.engine import _attention_edges as attention_edges
 from netviz_widget.engine import _several, _tokens
 from netviz_widget.engine._history import Entry, History, signature
 from netviz_widget.engine._model_state import model_state
 from netviz_widget.engine.graph._weights import unit_weight
 from netviz_widget.engine.graph.layered import LayeredGraph
 from netviz_widget.errors import ModelError
+
+
+def _current(graph: LayeredGraph, block, model):
+    """`block` with the weights the model holds now (identity blocks as they are)."""
+    if block.kind in attention_edges.KINDS:  # heads and patterns: from the attention module
+        return replace(block, weight=attention_edges.current_weight(graph, block))
+    if block.module is None:
+        return block
+    return replace(block, weight=unit_weight(model.get_submodule(block.module), block.group))
 
 
 class ModelWatch:
@@ -37,8 +47,7 @@ class ModelWatch:
             # weights; only the edge weights are copies. (No re-trace: torch.fx patches
             # nn.Module.__call__ for every thread while it traces.)
             graph = copy.copy(self.graph)
-            graph.blocks = [block if block.module is None else replace(block, weight=unit_weight(
-                self.model.get_submodule(block.module), block.group)) for block in self.graph.blocks]
+            graph.blocks = [_current(graph, block, self.model) for block in self.graph.blocks]
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fallback warning was given at construction

@@ -190,10 +190,12 @@ def diff_snapshots(a: Snapshot, b: Snapshot,
 
 def current_weights(graph: LayeredGraph) -> dict[tuple[str, str], np.ndarray]:
     """The unit→unit weights of every block as the model holds them now (identity blocks: 1)."""
+    from netviz_widget.engine._attention_edges import KINDS, current_weight
     from netviz_widget.engine.graph._weights import unit_weight
 
     modules = dict(graph.model.named_modules())
-    return {(block.src, block.dst): (block.weight if block.module is None
+    return {(block.src, block.dst): (current_weight(graph, block) if block.kind in KINDS
+                                     else block.weight if block.module is None
                                      else unit_weight(modules[block.module], block.group))
             for block in graph.blocks}
 

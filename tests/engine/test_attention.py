@@ -195,6 +195,11 @@ def test_the_engine_reads_the_live_parameters():
         expected = model(x).numpy()
     np.testing.assert_allclose(ex.snapshot().logits, expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(first, expected)
+    # the edge weights shown follow too: per head and feature, the signed norm of W_v's rows
+    w_v = model.attn.in_proj_weight.detach()[16:].reshape(2, 4, 8)
+    signed = w_v.pow(2).sum(1).sqrt() * torch.where(w_v.sum(1) < 0, -1.0, 1.0)
+    (value,) = [b for b in ex.graph.blocks if b.kind == "value"]
+    np.testing.assert_allclose(value.weight, signed.numpy(), rtol=1e-6)
 
 
 class _Padded(nn.Module):

@@ -171,9 +171,9 @@ def _pattern_layer(rules, node: fx.Node) -> None:
         return
     mha = _module(rules, scores)
     name = rules.new_layer(node, f"{scores.args[0].target}.pattern", PATTERN)
-    weight = _head_norms(mha, (0, 1))
     for src, runs in rules.origin[query].ranges().items():
-        rules.add_block(src, name, kind="attends", weight=_place(weight, runs, rules.layers[src].n_units),
+        n_src = rules.layers[src].n_units
+        rules.add_block(src, name, kind="attends", weight=block_weight(mha, "attends", runs, n_src),
                         module=None, input_key=query, output_key=scores, group=1, ranges=runs)
 
 
@@ -187,13 +187,13 @@ def _heads_layer(rules, node: fx.Node) -> None:
                      "query, key and value")
     mha = rules.gm.get_submodule(module_node.target)
     name = rules.new_layer(node, str(module_node.target), HEADS)
-    weight = _head_norms(mha, (2,))
     for src, runs in rules.origin[value].ranges().items():
-        rules.add_block(src, name, kind="value", weight=_place(weight, runs, rules.layers[src].n_units),
+        n_src = rules.layers[src].n_units
+        rules.add_block(src, name, kind="value", weight=block_weight(mha, "value", runs, n_src),
                         module=None, input_key=value, output_key=node, group=1, ranges=runs,
                         partner_key=pattern)
     source = rules.origin[pattern].segments[0].layer
-    rules.add_block(source, name, kind="pattern", weight=np.eye(mha.num_heads, dtype=np.float32),
+    rules.add_block(source, name, kind="pattern", weight=block_weight(mha, "pattern", (), 0),
                     module=None, input_key=pattern, output_key=node, group=1, ranges=(),
                     partner_key=value)
 
@@ -212,3 +212,12 @@ def _place(weight: np.ndarray, runs: tuple, n_src: int) -> np.ndarray:
     for offset, start, length in runs:
         block[:, start:start + length] += weight[:, offset:offset + length]
     return block
+
+
+def block_weight(mha: nn.MultiheadAttention, kind: str, ranges: tuple, n_src: int) -> np.ndarray:
+    """The (heads, source units) weights of a "value" / "attends" block as `mha` holds them now
+    (a "pattern" block is the identity)."""
+    if kind == "pattern":
+        return np.eye(mha.num_heads, dtype=np.float32)
+    weight = _head_norms(mha, (2,) if kind == "value" else (0, 1))
+    return _place(weight, ranges, n_src) if ranges else weight
