@@ -19,6 +19,10 @@ from tests.model_state import assert_unchanged, fingerprint
 from tests.zoo_attention import FAMILIES, Reference
 
 N_STEPS = 6
+# the fast paths these models take in eval under no_grad (batch_first, no mask)
+FUSED = {"self_attention": "aten::_native_multi_head_attention",
+         "post_norm_encoder": "aten::_transformer_encoder_layer_fwd",
+         "token_transformer": "aten::_transformer_encoder_layer_fwd"}
 
 
 def build(name):
@@ -62,8 +66,11 @@ def test_the_engine_computes_what_the_model_computes(family):
     fast path; and the hand-written reference agrees too."""
     name, model, ex = family
     logits = ex.snapshot().logits
-    with torch.no_grad():
+    with torch.no_grad(), torch.autograd.profiler.profile() as profile:
         fused = model(ex.tokens if ex.tokens is not None else ex.inputs).numpy()
+    if name in FUSED:  # the comparison below is against torch's fused kernel
+        assert FUSED[name] in {event.name for event in profile.function_events}
+    with torch.no_grad():
         by_hand = Reference(model, []).forward(ex.inputs).numpy()
     plain = model(ex.tokens if ex.tokens is not None else ex.inputs).detach().numpy()
     for expected in (fused, plain, by_hand):
