@@ -16,6 +16,7 @@ from netviz_widget import Explainer, NetViz
 from netviz_widget.engine.interventions import make_intervention
 from netviz_widget.errors import GraphError
 from tests.model_state import assert_unchanged, fingerprint
+from tests.wire import decode_array
 from tests.zoo_attention import FAMILIES, Reference
 
 N_STEPS = 6
@@ -190,6 +191,18 @@ def test_explain_circuit_and_the_view_run(family):
         view = NetViz(model, ex.inputs if ex.tokens is None else ex.tokens, n_steps=2)
     kinds = {layer["kind"] for layer in view.view.topology["layers"]}
     assert {"attention", "attention_pattern"} <= kinds
+    # the pattern → head edges (one per head) are the ones drawn dashed, as a gate's
+    edges = view.view.topology["edges"]
+    dashed = decode_array(edges["modulates"]) == 1
+    offsets = {la["name"]: la["offset"] for la in view.view.topology["layers"]}
+    src, dst = decode_array(edges["src"]), decode_array(edges["dst"])
+    expected = np.zeros_like(dashed)
+    for layer in _heads(ex):
+        from_pattern, into_head = src - offsets[f"{layer.name}.pattern"], dst - offsets[layer.name]
+        expected |= (from_pattern == into_head) & (from_pattern >= 0) & (from_pattern < layer.n_units) \
+            & (into_head >= 0) & (into_head < layer.n_units)
+    assert dashed.sum() == sum(layer.n_units for layer in _heads(ex))
+    np.testing.assert_array_equal(dashed, expected)
 
 
 def test_the_engine_reads_the_live_parameters():
