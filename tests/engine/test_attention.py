@@ -251,7 +251,47 @@ class _Decoder(nn.Module):
         return self.head(self.decoder(h, h).mean(1))
 
 
+class _BiasKV(_Padded):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(4, 2, add_bias_kv=True, batch_first=True)
+
+    def forward(self, x):
+        h = self.embed(x.transpose(1, 2))
+        return self.head(self.attn(h, h, h)[0].mean(1))
+
+
+class _PerHeadMask(_Padded):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mask", torch.zeros(4, 5, 5))  # (batch · heads, T, T)
+
+    def forward(self, x):
+        h = self.embed(x.transpose(1, 2))
+        return self.head(self.attn(h, h, h, attn_mask=self.mask)[0].mean(1))
+
+
+class _Untraceable(_Padded):
+    def forward(self, x):
+        if x.sum() > -1e9:  # data-dependent: forward hooks instead of fx
+            x = x * 1.0
+        h = self.embed(x.transpose(1, 2))
+        return self.head(self.attn(h, h, h)[0].mean(1))
+
+
+ATTENTION_ONLY_TRACED = (r"attention heads are drawn for self-attention nn\.MultiheadAttention \(without "
+                         r"add_bias_kv / add_zero_attn\), nn\.TransformerEncoderLayer and "
+                         r"nn\.TransformerEncoder \(with their own forward\) in a model torch\.fx can "
+                         r"trace; not this one")
+
+
 @pytest.mark.parametrize("build_model, pattern", [
+    (_BiasKV, r"got \"MultiheadAttention 'attn'\".*test_attention\.py:\d+ in forward: .*"
+              + ATTENTION_ONLY_TRACED),
+    (_PerHeadMask, r"MultiheadAttention 'attn' at test_attention\.py:\d+ in forward: .*an attn_mask of "
+                   r"shape \(4, 5, 5\) \(per example or head\) is not supported"),
+    (_Untraceable, r"MultiheadAttention 'attn' \(torch\.fx could not trace the model, so no source line "
+                   r"is known\): " + ATTENTION_ONLY_TRACED),
     (_Padded, r"got \"MultiheadAttention 'attn'\".*MultiheadAttention 'attn' at test_attention\.py:\d+ in "
               r"forward: `return self\.head\(self\.attn\(h, h, h, key_padding_mask=self\.padding\)"
               r"\[0\]\.mean\(1\)\)`: a key_padding_mask is not supported"),
@@ -265,6 +305,7 @@ def test_unsupported_attention_is_refused_naming_the_module_and_line(build_model
     torch.manual_seed(0)
     model = build_model().eval()
     before = fingerprint(model)
-    with pytest.raises(GraphError, match=pattern):
+    with warnings.catch_warnings(), pytest.raises(GraphError, match=pattern):
+        warnings.simplefilter("ignore")  # the fallback's warning (untraceable)
         Explainer(model, torch.rand(2, 3, 5))
     assert_unchanged(model, before)

@@ -163,8 +163,9 @@ def _pattern_layer(rules, node: fx.Node) -> None:
     if isinstance(mask, fx.Node) and (mask in rules.origin or mask in rules.lost):
         raise refuse(node, rules.gm, "the attention mask is computed from the input's values",
                      "give a constant mask (a buffer, or is_causal=True)")
-    if isinstance(mask, fx.Node) and len(rules.shape(mask) or ()) != 2:
-        raise refuse(node, rules.gm, f"an attn_mask of shape {rules.shape(mask)} (per example or "
+    refused = node.kwargs.get("refused_mask")
+    if refused is not None:
+        raise refuse(node, rules.gm, f"an attn_mask of shape {tuple(refused)} (per example or "
                      "head) is not supported; a (positions, positions) mask is",
                      "give one (positions, positions) mask for every example and head")
     if query not in rules.origin:

@@ -73,9 +73,10 @@ def attention_scores(mha: nn.MultiheadAttention, query: torch.Tensor, key: torch
 
 @_leaf
 def attention_pattern(scores: torch.Tensor, attn_mask: torch.Tensor | None = None,
-                      is_causal: bool = False) -> torch.Tensor:
+                      is_causal: bool = False, refused_mask: tuple | None = None) -> torch.Tensor:
     """softmax over the keys of the scores, masked as nn.MultiheadAttention masks them (a bool
-    mask marks the pairs that may not attend, a float mask is added; is_causal: no later key)."""
+    mask marks the pairs that may not attend, a float mask is added; is_causal: no later key).
+    `refused_mask`: the shape of a mask left out here, which the graph rules refuse."""
     if is_causal:
         t, s = scores.shape[-2:]
         attn_mask = torch.ones(t, s, dtype=torch.bool, device=scores.device).triu(1)
@@ -199,12 +200,29 @@ def _trace_mha(mha: nn.MultiheadAttention, query, key, value, key_padding_mask=N
         query = _batch_first(query)
         key, value = (query, query) if same else (_batch_first(key), _batch_first(value))
     scores = attention_scores(mha, query, key, key_padding_mask)
-    pattern = attention_pattern(scores, attn_mask, bool(is_causal))
+    shape = _constant_shape(attn_mask)
+    if shape is not None and len(shape) != 2:  # per example and head: refused by the rules
+        pattern = attention_pattern(scores, None, bool(is_causal), refused_mask=shape)
+    else:
+        pattern = attention_pattern(scores, attn_mask, bool(is_causal))
     heads = attention_heads(mha, pattern, value)
     out = mha.out_proj(merge_heads(heads))
     if not first:
         out = seq_first(out)
     return out, (attention_weights(pattern, average_attn_weights) if need_weights else None)
+
+
+def _constant_shape(mask) -> tuple[int, ...] | None:
+    """The shape of a mask given as a tensor or a traced buffer (None when unknown)."""
+    if isinstance(mask, torch.Tensor):
+        return tuple(mask.shape)
+    node = getattr(mask, "node", None)
+    if node is not None and node.op == "get_attr":
+        value = mask.tracer.root
+        for part in str(node.target).split("."):
+            value = getattr(value, part)
+        return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+    return None
 
 
 def _trace_layer(layer: nn.TransformerEncoderLayer, x, mask, padding, causal):
