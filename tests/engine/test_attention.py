@@ -222,6 +222,37 @@ def test_the_engine_reads_the_live_parameters():
     np.testing.assert_allclose(value.weight, signed.numpy(), rtol=1e-6)
 
 
+class _SeqFirstReadouts(nn.Module):
+    """batch_first=False encoders read out as users do (`readout` of a (positions, batch, E)
+    tensor)."""
+
+    def __init__(self, readout) -> None:
+        super().__init__()
+        self.embed, self.head, self.readout = nn.Linear(3, 8), nn.Linear(8, 2), readout
+        layer = nn.TransformerEncoderLayer(8, 2, 12)
+        self.first = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.second = nn.TransformerEncoderLayer(8, 4, 12, norm_first=True)
+
+    def forward(self, x):
+        h = self.embed(x.transpose(1, 2)).transpose(0, 1)  # (positions, batch, features)
+        return self.head(self.readout(self.second(self.first(h))))
+
+
+@pytest.mark.parametrize("readout", [lambda h: h.mean(0), lambda h: torch.mean(h, dim=0),
+                                     lambda h: h[-1], lambda h: h.transpose(0, 1)[:, 0]],
+                         ids=["mean(0)", "torch.mean(dim=0)", "[-1]", "transpose back"])
+def test_seq_first_results_are_read_back_batch_first(readout):
+    torch.manual_seed(0)
+    model, x = _SeqFirstReadouts(readout).eval(), torch.rand(3, 3, 5)
+    before = fingerprint(model)
+    ex = Explainer(model, x, n_steps=4)
+    with torch.no_grad():
+        np.testing.assert_allclose(ex.snapshot().logits, model(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert [la.name for la in _heads(ex)] == ["first.layers.0.self_attn", "second.self_attn"]
+    assert [la.n_units for la in _heads(ex)] == [2, 4]
+    assert_unchanged(model, before)
+
+
 class _Padded(nn.Module):
     def __init__(self) -> None:
         super().__init__()
