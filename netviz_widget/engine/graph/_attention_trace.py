@@ -107,9 +107,6 @@ def attention_weights(pattern: torch.Tensor, average: bool) -> torch.Tensor:
     return pattern.mean(1) if average else pattern
 
 
-
-
-
 # ------------------------------------------------------------------ unrolling while tracing
 def trace_call(tracer: fx.Tracer, module: nn.Module, args: tuple, kwargs: dict, traced) -> object:
     """The traced result of calling `module`: unrolled when it is an attention module NetViz
@@ -125,7 +122,7 @@ def trace_call(tracer: fx.Tracer, module: nn.Module, args: tuple, kwargs: dict, 
 
 
 def _unrolled(module: nn.Module, args: tuple, kwargs: dict, traced) -> object:
-    if isinstance(module, nn.MultiheadAttention) and _plain_attention(module):
+    if type(module).forward is nn.MultiheadAttention.forward and _plain_attention(module):
         return _trace_mha(module, *_bind(nn.MultiheadAttention.forward, args, kwargs))
     if type(module).forward is nn.TransformerEncoderLayer.forward and _plain_layer(module):
         src, mask, padding, causal = _bind(nn.TransformerEncoderLayer.forward, args, kwargs)
