@@ -20,8 +20,8 @@
 # bundled 8×8 digits (each trained in a few seconds): an **Inception-style CNN** whose branches are
 # concatenated, a **gated MLP** (GLU: `value * sigmoid(gate)`), and a model that **ends in a
 # Softmax**; then a model reading **token ids** through an embedding and token-wise layers, and one
-# with **two inputs**, and an **LSTM** reading each digit row by row. Each gets one intervention or
-# check. What each layer kind means, and what NetViz refuses, is in `docs/architectures.md`.
+# with **two inputs**, a **tiny transformer** (each attention head a unit) and an **LSTM** reading each
+# digit row by row. Each gets one intervention or check. What each layer kind means, and what NetViz refuses, is in `docs/architectures.md`.
 
 # %%
 import torch
@@ -225,6 +225,70 @@ bottom_ig.sum(1).round(2))
 
 
 # %% [markdown]
+# ## A tiny transformer
+#
+# Each digit is read as a sequence of 8 tokens, one per image row of 8 pixels: a token-wise `Linear`
+# (8 → 16) plus learned positions, one `nn.TransformerEncoderLayer` with 2 heads, the mean over the
+# rows and a linear head. NetViz unrolls the attention from the module's own weights: **each head is
+# a unit** of layer `encoder.self_attn` (its output before the out-projection, every row and head
+# dimension), its attention pattern a unit of `encoder.self_attn.pattern`, the feed-forward neurons
+# are token-wise units and the residual sums stay visible. Edges into a head: `value` from the
+# stream's features and `pattern` from its attention pattern, which add up to the head's score.
+
+# %%
+class RowTransformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(8, 16)                # token-wise: one token per image row
+        self.position = nn.Parameter(torch.zeros(8, 16))
+        self.encoder = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, rows):                         # rows: (batch, 8 pixels, 8 rows)
+        h = self.embed(rows.transpose(1, 2)) + self.position
+        return self.head(self.encoder(h).mean(1))
+
+rows_train = data.x_train.reshape(-1, 8, 8).transpose(1, 2)
+rows_test = data.x_test.reshape(-1, 8, 8).transpose(1, 2)
+torch.set_num_threads(1)  # a model this small trains faster on one thread
+torch.manual_seed(0)
+transformer = train_classifier(RowTransformer(), rows_train, data.y_train, epochs=15, batch_size=64)
+torch.set_num_threads(2)
+print(f"test accuracy: {accuracy(transformer, rows_test, data.y_test):.3f}")
+
+# %%
+aviz = NetViz(transformer, rows_test[:8], reference=rows_train[:256], n_steps=16)
+aviz
+
+# %%
+aex = aviz.explainer
+print(aex.graph.to_text())
+asnap = aviz.snapshot
+into = sum(asnap.edge_scores[(b.src, b.dst)][0].sum(1) for b in aex.graph.blocks_into("encoder.self_attn"))
+print("head scores:", asnap.node_scores["encoder.self_attn"][0].round(3),
+      "= value + pattern edges:", into.round(3))
+assert abs(into - asnap.node_scores["encoder.self_attn"][0]).max() < 1e-4
+
+# %% [markdown]
+# One intervention: zero the head with the largest score for the first digit (its output slice is
+# replaced before the out-projection, at every row, also along the integration path). A score is the
+# head's conductance on the path from the blank image, not the effect of removing the head: the two
+# can differ in sign, as they do here.
+
+# %%
+scores = asnap.node_scores["encoder.self_attn"][0]
+head = int(abs(scores).argmax())
+label = int(aviz.target[0])
+before = float(aex.clean_probabilities()[0, label])
+aviz.select("encoder.self_attn", head)
+after = aviz.intervene(mode="zero")
+print(f"zero head {head} (score {scores[head]:.2f}): probability of {label} {before:.3f} → "
+      f"{float(after.probabilities[0, label]):.3f}")
+assert abs(float(after.probabilities[0, label]) - before) > 0.05  # the head matters for this digit
+assert after.node_scores["encoder.self_attn"][:, head].max() == 0
+
+
+# %% [markdown]
 # ## An LSTM
 #
 # Each digit read as a sequence: its 8 rows, one per step, each row's 8 pixels the features, into an
@@ -282,7 +346,7 @@ assert float(after.probabilities[0, label]) < before
 #
 # A model NetViz cannot draw exactly is refused with the operation, the line of your code, what is
 # supported and a workaround, never drawn with parts missing. An LSTM cell stepped in a Python loop
-# and a tiny transformer, for example:
+# and a transformer decoder, for example:
 
 # %%
 class CellLoop(nn.Module):
@@ -304,17 +368,18 @@ except Exception as error:
 
 
 # %%
-class TinyTransformer(nn.Module):
+class TinyDecoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.embedding = nn.Embedding(17, 16, padding_idx=0)
-        self.encoder = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+        self.decoder = nn.TransformerDecoderLayer(16, 2, 32, batch_first=True)
         self.head = nn.Linear(16, 10)
 
     def forward(self, ids):
-        return self.head(self.encoder(self.embedding(ids)).mean(1))
+        h = self.embedding(ids)
+        return self.head(self.decoder(h, h).mean(1))
 
 try:
-    Explainer(TinyTransformer(), ids_test[:2])
+    Explainer(TinyDecoder(), ids_test[:2])
 except Exception as error:
     print(type(error).__name__, "-", error)

@@ -8,12 +8,33 @@ import copy
 import warnings
 from dataclasses import replace
 
+import numpy as np
+
+from netviz_widget.engine import _attention_edges as attention_edges
 from netviz_widget.engine import _several, _tokens
 from netviz_widget.engine._history import Entry, History, signature
 from netviz_widget.engine._model_state import model_state
 from netviz_widget.engine.graph._weights import block_weight
 from netviz_widget.engine.graph.layered import LayeredGraph
 from netviz_widget.errors import ModelError
+
+
+def current_weight(graph: LayeredGraph, block, model) -> np.ndarray:
+    """The unit weight matrix of `block` as `model` holds it now: attention heads and patterns
+    from their attention module, LSTM / GRU / RNN and other module blocks from the module's
+    weights, identity blocks as they are."""
+    if block.kind in attention_edges.KINDS:
+        return attention_edges.current_weight(graph, block)
+    if block.module is None:
+        return block.weight
+    return block_weight(model, block)
+
+
+def _current(graph: LayeredGraph, block, model):
+    """`block` with the weights the model holds now (identity blocks as they are)."""
+    if block.module is None and block.kind not in attention_edges.KINDS:
+        return block
+    return replace(block, weight=current_weight(graph, block, model))
 
 
 class ModelWatch:
@@ -37,8 +58,7 @@ class ModelWatch:
             # weights; only the edge weights are copies. (No re-trace: torch.fx patches
             # nn.Module.__call__ for every thread while it traces.)
             graph = copy.copy(self.graph)
-            graph.blocks = [block if block.module is None else replace(
-                block, weight=block_weight(self.model, block)) for block in self.graph.blocks]
+            graph.blocks = [_current(graph, block, self.model) for block in self.graph.blocks]
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fallback warning was given at construction

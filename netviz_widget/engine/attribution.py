@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netviz_widget.engine import _attention_edges as attention_edges
 from netviz_widget.engine._recurrence import edge_conductance as recurrent_edges
 from netviz_widget.engine.graph.layered import EdgeBlock, LayeredGraph
 from netviz_widget.engine.interventions import Intervention, intervened
@@ -176,6 +177,8 @@ def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradi
     (main path) and "modulates" (gate) edges. Weighted edges are computed over the consumer's
     whole input and cut into the source layer's runs (see `EdgeBlock.ranges`).
     """
+    if block.kind in attention_edges.KINDS:  # value / pattern / attends (engine/_attention_edges.py)
+        return attention_edges.edge_conductance(graph, block, values, gradients, batch, n_steps)
     if block.kind == "recurrent":  # input→hidden weights of an unrolled LSTM / GRU / RNN
         layer = graph.runner.probes[graph.layer(block.dst).tap]
         edges = recurrent_edges(layer, values[block.input_key], gradients[block.output_key],

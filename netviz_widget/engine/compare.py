@@ -190,12 +190,9 @@ def diff_snapshots(a: Snapshot, b: Snapshot,
 
 def current_weights(graph: LayeredGraph) -> dict[tuple[str, str], np.ndarray]:
     """The unit→unit weights of every block as the model holds them now (identity blocks: 1)."""
-    from netviz_widget.engine.graph._weights import unit_weight
+    from netviz_widget.engine._model_watch import current_weight
 
-    modules = dict(graph.model.named_modules())
-    return {(block.src, block.dst): (block.weight if block.module is None
-                                     else unit_weight(modules[block.module], block.group))
-            for block in graph.blocks}
+    return {(block.src, block.dst): current_weight(graph, block, graph.model) for block in graph.blocks}
 
 
 def compare_explainers(a: Explainer, other: object) -> SnapshotDiff:

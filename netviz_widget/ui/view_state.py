@@ -90,9 +90,10 @@ class EdgeLayout:
                    np.concatenate(weights) if weights else np.zeros(0))
 
     def modulates(self, graph: LayeredGraph) -> np.ndarray:
-        """(edges,) 1 for the aggregated edges of "modulates" blocks (a gate into a product)."""
+        """(edges,) 1 for the aggregated edges of "modulates" blocks (a gate into a product) and
+        of "pattern" blocks (an attention pattern into its head's output, pattern · V): drawn dashed."""
         kinds = {(b.src, b.dst): b.kind for b in graph.blocks}
-        parts = [np.full(size, kinds[key] == "modulates", np.uint8)
+        parts = [np.full(size, kinds[key] in ("modulates", "pattern"), np.uint8)
                  for key, size in zip(self.keys, self.sizes)]
         return np.concatenate(parts) if parts else np.zeros(0, np.uint8)
 

@@ -1,6 +1,6 @@
-"""notebooks/05_any_network.ipynb in JupyterLab: the Inception-style CNN and the gated MLP are
-drawn, and the intervention applied from Python is in force in the first view; the LSTM's view
-draws its hidden-unit layer with the three zeroed units in force."""
+"""notebooks/05_any_network.ipynb in JupyterLab: the Inception-style CNN, the gated MLP, the
+tiny transformer (its heads as a layer) and the LSTM are drawn, and the interventions applied
+from Python are in force in the first view, in the transformer's and in the LSTM's."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ def test_any_network_notebook_draws_branches_and_gates(chromium, jupyterlab, art
         header = page.locator(".netviz-header").first.inner_text()
         assert "1 intervention" in header, header
         page.screenshot(path=str(artifacts / "any-network-notebook.png"))
+        # the tiny transformer: its heads drawn as a layer, one of them zeroed from Python
+        heads = page.locator(".netviz-layer-label", has_text="encoder.self_attn (2)")
+        transformer = roots.filter(has=heads)
+        assert transformer.count() == 1, transformer.count()
+        transformer.scroll_into_view_if_needed()
+        header = transformer.locator(".netviz-header").inner_text()
+        assert "1 intervention: zero encoder.self_attn[" in header, header
+        labels = transformer.locator(".netviz-layer-label").all_inner_texts()
+        assert "encoder.self_attn.pattern (2)" in labels and "encoder.linear1 (32)" in labels, labels
+        transformer.screenshot(path=str(artifacts / "any-network-transformer.png"))
         lstm = roots.filter(has=page.locator(".netviz-layer-label", has_text="lstm (16)"))
         lstm.wait_for(state="attached", timeout=60_000)
         assert lstm.count() == 1

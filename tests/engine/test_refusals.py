@@ -116,8 +116,9 @@ CASES = [
     (LSTMClassifier, (2, 5, 3), r"got \"LSTM 'lstm'\"",  # a (batch, steps, features) input
      here(r"out, _ = self\.lstm\(x\)") + r": a recurrent layer reads the features on the last "
      r"axis of \(\d+, 5, 3\), but its units are on axis 1"),
-    (TinyTransformer, (2, 5, 4), r"got \"TransformerEncoderLayer 'encoder'\"",
-     "attention heads are not drawn as units yet"),
+    (TinyTransformer, (2, 5, 4), r"got \"MultiheadAttention 'encoder\.self_attn'\"",  # units on axis 1
+     here(r"return self\.fc\(self\.encoder\(x\)\.mean\(1\)\)") + r": attention reads the features "
+     r"on the last axis of a \(batch, positions, 4\) tensor, but its input carries 5 units on axis 1"),
     (TiedAutoencoder, (2, 4), r"got 'F\.linear'",
      here(r"return F\.linear.*") + r": a functional call using the weight 'encode\.weight'"),
     (TokenWise, (2, 5, 3), r"got \"Linear 'fc'\"",
@@ -189,17 +190,18 @@ def test_untraceable_models_refuse_unknown_families_by_module_name():
 
 
 def test_a_refusal_after_an_embedding_names_the_users_source_line():
-    class TinyTransformer(nn.Module):
+    class TinyDecoder(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.embedding = nn.Embedding(10, 8, padding_idx=0)
-            self.encoder = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+            self.decoder = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
             self.head = nn.Linear(8, 2)
 
         def forward(self, ids):
-            return self.head(self.encoder(self.embedding(ids)).mean(1))
+            h = self.embedding(ids)
+            return self.head(self.decoder(h, h).mean(1))
 
-    with pytest.raises(GraphError, match=r"TransformerEncoderLayer 'encoder' at test_refusals\.py:\d+ "
-                       r"in forward: `return self\.head\(self\.encoder\(self\.embedding\(ids\)\)"
-                       r"\.mean\(1\)\)`: attention heads are not drawn as units yet"):
-        Explainer(TinyTransformer(), torch.randint(1, 10, (2, 5)))
+    with pytest.raises(GraphError, match=r"TransformerDecoderLayer 'decoder' at test_refusals\.py:\d+ "
+                       r"in forward: `return self\.head\(self\.decoder\(h, h\)\.mean\(1\)\)`: "
+                       r"decoder layers and nn\.Transformer \(cross-attention\) are not drawn as units yet"):
+        Explainer(TinyDecoder(), torch.randint(1, 10, (2, 5)))

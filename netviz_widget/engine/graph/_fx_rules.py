@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from netviz_widget.engine.graph import _ops, _recurrent_rules, _token_rules
+from netviz_widget.engine.graph import _attention_rules, _ops, _recurrent_rules, _token_rules
 from netviz_widget.engine.graph._origins import Origin, concatenate
 from netviz_widget.engine.graph._refusals import refuse
 from netviz_widget.engine.graph._weights import unit_weight
@@ -43,7 +43,9 @@ class Rules:
     layers: dict
 
     def visit(self, node: fx.Node) -> None:
-        if node.op == "call_module":
+        if _attention_rules.handles(node):
+            _attention_rules.visit(self, node)
+        elif node.op == "call_module":
             self._module(node, self.gm.get_submodule(node.target))
         else:
             self._function(node)

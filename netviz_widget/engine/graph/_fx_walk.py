@@ -25,7 +25,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from netviz_widget.engine._probes import OUTPUT_EXPECTED, FxRunner, output_choice
-from netviz_widget.engine.graph import _ops, _recurrent_rules
+from netviz_widget.engine.graph import _attention_trace, _ops, _recurrent_rules
 from netviz_widget.engine.graph._fx_rules import Rules, shape_of
 from netviz_widget.engine.graph._origins import Origin
 from netviz_widget.engine.graph._refusals import refuse
@@ -101,6 +101,11 @@ class _Tracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return _ops.is_registered_leaf(m) or super().is_leaf_module(m, module_qualified_name)
+
+    def call_module(self, m: nn.Module, forward, args: tuple, kwargs: dict) -> object:
+        """fx's, except that attention modules are unrolled (see `_attention_trace`)."""
+        return _attention_trace.trace_call(
+            self, m, args, kwargs, lambda: super(_Tracer, self).call_module(m, forward, args, kwargs))
 
 
 def _optional_arguments(model: nn.Module) -> dict[str, object] | None:

@@ -62,12 +62,18 @@ _CELL = ("a recurrent cell called step by step (a Python loop) is not drawn as u
          "nn.GRU / nn.RNN over the whole sequence are")
 
 # families that are recognised and refused with a specific explanation
+_ATTENTION = ("attention heads are drawn for self-attention nn.MultiheadAttention (without "
+              "add_bias_kv / add_zero_attn), nn.TransformerEncoderLayer and nn.TransformerEncoder "
+              "(with their own forward) in a model torch.fx can trace; not this one")
+_DECODER = ("decoder layers and nn.Transformer (cross-attention) are not drawn as units yet; "
+            "encoder layers are")
 REFUSED_MODULES: dict[type, str] = {
-    nn.MultiheadAttention: "attention heads are not drawn as units yet",
-    nn.TransformerEncoderLayer: "attention heads are not drawn as units yet",
-    nn.TransformerDecoderLayer: "attention heads are not drawn as units yet",
-    nn.TransformerEncoder: "attention heads are not drawn as units yet",
-    nn.Transformer: "attention heads are not drawn as units yet",
+    nn.MultiheadAttention: _ATTENTION,
+    nn.TransformerEncoderLayer: _ATTENTION,
+    nn.TransformerDecoderLayer: _DECODER,
+    nn.TransformerEncoder: _ATTENTION,
+    nn.TransformerDecoder: _DECODER,
+    nn.Transformer: _DECODER,
     # (traced LSTM / GRU / RNN calls are unrolled before this list is read: see _recurrent_rules)
     nn.LSTM: _UNTRACED_RECURRENCE,
     nn.GRU: _UNTRACED_RECURRENCE,
@@ -86,7 +92,9 @@ REFUSED_MODULES: dict[type, str] = {
 
 SUPPORTED = ("Linear and Conv1d/2d/3d layers (units: features / channels), elementwise "
              "activations, normalisation, dropout and pooling, flatten/view, residual additions, "
-             "concatenation and splits along the unit axis, and multiplicative gates")
+             "concatenation and splits along the unit axis, and multiplicative gates"
+             "; self-attention heads (nn.MultiheadAttention, nn.TransformerEncoder[Layer]); "
+             "recurrent hidden units (nn.LSTM, nn.GRU, nn.RNN)")
 
 
 # user modules registered as unit-preserving activations (e.g. netviz_widget.layers.TopK): the fx
@@ -124,8 +132,9 @@ def has_own_parameters(module: nn.Module) -> bool:
 
 
 def kind_of(module: nn.Module) -> str:
-    """The layer kind name of a parametric module ("linear", "conv1d", "conv2d", "conv3d")."""
-    return type(module).__name__.lower()
+    """The layer kind name of a parametric module ("linear", "conv1d", "conv2d", "conv3d"; a
+    subclass, such as nn.MultiheadAttention's out_proj, is its base class's kind)."""
+    return next(cls.__name__.lower() for cls in PARAMETRIC if isinstance(module, cls))
 
 
 def refusal(module: nn.Module) -> str | None:
