@@ -101,7 +101,7 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     snap = ex.snapshot()
     probabilities = snap.probabilities[example]
     target = int(snap.target[example])
-    predicted = int(probabilities.argmax())
+    predicted = int(snap.prediction[example])
     others = [c for c in np.argsort(-probabilities) if c != target]
     # the strongest rival: the prediction itself when target differs; none for one output
     runner_up = int(others[0]) if others else target

@@ -95,6 +95,21 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
     return layers, blocks, runner, activation
 
 
+def final_activation(model: nn.Module) -> str | None:
+    """The probability function ("softmax", "log_softmax", "sigmoid") that computes `model`'s
+    output, as `_strip_final_activation` detects it, or None. Raises TraceFailure where fx cannot
+    trace the model."""
+    try:
+        graph = _Tracer().trace(model, concrete_args=_optional_arguments(model))
+    except Exception as error:  # fx raises many types for untraceable code
+        raise TraceFailure(f"{type(error).__name__}: {error}") from error
+    last = next(n for n in graph.nodes if n.op == "output").args[0]
+    if not isinstance(last, fx.Node):
+        return None
+    module = model.get_submodule(last.target) if last.op == "call_module" else None
+    return _ops.final_function(last.op, last.target, module)
+
+
 class _Tracer(fx.Tracer):
     """fx's tracer that also keeps registered unit-preserving modules whole (`_ops`)."""
 
