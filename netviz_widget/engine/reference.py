@@ -44,8 +44,8 @@ def dataset_scores(graph: LayeredGraph, reference: torch.Tensor, n_steps: int,
             one_hot = np.eye(n_classes, dtype=np.float64)[predicted.cpu().numpy()]
             counts += one_hot.sum(0).astype(np.int64)
             for name, values in scores.node_scores.items():
-                acts = store[taps[name]]
-                acts = per_unit(acts, graph.layer(name).unit_axis, "mean").cpu().numpy()
+                layer = graph.layer(name)
+                acts = layer.own(per_unit(store[taps[name]], layer.unit_axis, "mean").cpu().numpy())
                 _accumulate(sums, name, one_hot.T @ values)
                 _accumulate(abs_sums, name, one_hot.T @ np.abs(values))
                 _accumulate(act_sums, name, one_hot.T @ acts)

@@ -23,9 +23,10 @@ from netviz_widget.ui.display import DisplayMap
 
 def image_grid(graph: LayeredGraph, input_image: object) -> tuple[str | None, list[int] | None]:
     """How to draw the input layer: ("grid", [h, w]) when each input unit is a pixel,
-    ("maps", [h, w]) when each unit is a channel with a spatial map, else (None, None)."""
+    ("maps", [h, w]) when each unit is a channel with a spatial map, else (None, None) (also
+    for several input layers, drawn as stacked columns of units)."""
     shape = graph.input_layer.shape
-    if input_image is False:
+    if input_image is False or len(graph.input_layers) > 1:
         return None, None
     if len(shape) == 3:
         return "maps", [int(shape[1]), int(shape[2])]
