@@ -121,7 +121,7 @@ export function renderDrilldown(panel, drill, inputLayer) {
     panel.append(element("div", "netviz-drill-caption", "neuron conductance of the input"));
     panel.append(heatmap(scores.subarray(0, pixels), size[0], size[1], 96));
   } else {
-    panel.append(element("div", "netviz-drill-caption", `top inputs: ${drill.top_inputs.join(", ")}`));
+    panel.append(element("div", "netviz-drill-caption", `top inputs: ${(drill.top_input_names ?? drill.top_inputs).join(", ")}`));
   }
   panel.append(element("div", "netviz-drill-caption", "top-activating reference examples"));
   const row = element("div", "netviz-drill-examples");

@@ -70,19 +70,9 @@ def region_totals(scores: np.ndarray, height: int, width: int) -> dict[str, floa
 
 
 def _feature_namer(graph: LayeredGraph) -> Callable[[int], str]:
-    """A flat input feature's name: its index, or for several inputs `argument[index]` within
-    that input (its own channel first for (channels, ...) inputs)."""
-    inputs = graph.input_layers
-    if len(inputs) == 1:
-        return str
-    shape = graph.example_shape
-
-    def name(i: int) -> str:
-        where = np.unravel_index(int(i), shape)
-        layer = next(la for la in inputs if la.offset <= where[0] < la.offset + la.n_units)
-        index = ", ".join(str(int(v)) for v in (where[0] - layer.offset, *where[1:]))
-        return md_escape(f"{layer.name.removeprefix('input:')}[{index}]")
-    return name
+    """A flat input feature's name, escaped: its index, or for several inputs
+    `argument[index]` within that input (see `LayeredGraph.feature_name`)."""
+    return lambda i: md_escape(graph.feature_name(i, graph.example_shape))
 
 
 def _describe_evidence(contrast: np.ndarray, shape: tuple[int, ...], target: str,

@@ -202,6 +202,8 @@ def drilldown_trait(explainer: Any, layer: str, unit: int, example: int,
         "layer": layer, "unit": unit,
         "input_scores": encode_array(neuron.input_scores[example].reshape(-1)),
         "top_inputs": [int(i) for i in neuron.top_inputs[example]],
+        "top_input_names": [explainer.graph.feature_name(i, explainer.graph.example_shape)
+                            for i in neuron.top_inputs[example]],
         "top_examples": [int(i) for i in neuron.top_examples],
         "top_activations": [round(float(a), 4) for a in neuron.top_activations],
         "example_pixels": encode_array(reference[neuron.top_examples].reshape(

@@ -224,3 +224,16 @@ def test_compare_with_a_model_and_the_recorder_on_several_inputs():
     with pytest.raises(InputError, match=r"inputs: expected a torch.Tensor batch.*Several inputs go to "
                        r"Explainer / NetViz as a tuple"):
         Recorder(model, (a, b))
+
+
+def test_the_view_shows_one_input_layer_per_input_and_names_their_features():
+    model, (a, b) = _setup()
+    viz = NetViz(model, (a, b), n_steps=2)
+    layers = viz.view.topology["layers"]
+    assert [(la["name"], la["role"], la["n_nodes"]) for la in layers[:2]] == [
+        ("input:user", "input", 4), ("input:item", "input", 3)]
+    viz.select("item", 2)
+    drill = viz.view.drilldown
+    packed = drill["top_inputs"]
+    assert drill["top_input_names"] == [f"user[{i}]" if i < 4 else f"item[{i - 4}]" for i in packed]
+    assert drill["top_input_names"][0].startswith("item[")  # the item tower reads item's features

@@ -121,6 +121,18 @@ class LayerIndex:
         """The output unit layer (the model's logits)."""
         return self.layers[-1]
 
+    def feature_name(self, index: int, shape: tuple[int, ...]) -> str:
+        """The name of flat input feature `index` of an input of per-example `shape`: the index
+        itself, or for several inputs `argument[i]` (`argument[channel, ...]`) within its own
+        input layer."""
+        inputs = self.input_layers
+        if len(inputs) == 1:
+            return str(int(index))
+        where = np.unravel_index(int(index), shape)
+        layer = next(la for la in inputs if la.offset <= where[0] < la.offset + la.n_units)
+        within = ", ".join(str(int(v)) for v in (where[0] - layer.offset, *where[1:]))
+        return f"{layer.name.removeprefix('input:')}[{within}]"
+
     def layer(self, name: str) -> UnitLayer:
         """The unit layer called `name`; an error listing the known names otherwise."""
         if not isinstance(name, str) or name not in self._by_name:
