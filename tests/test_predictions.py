@@ -85,3 +85,22 @@ def test_predicted_classes_reads_numpy_and_torch_probabilities_and_logits():
     assert predicted_classes(np.array([[0.1, 0.6, 0.3]])).tolist() == [1]
     with pytest.raises(InputError, match="outputs"):
         predicted_classes(np.zeros(3))
+
+
+def test_dataset_scores_of_a_one_output_model_are_grouped_by_its_sigmoid():
+    from netviz_widget import Explainer
+
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 1))
+    reference = torch.randn(30, 4)
+    with torch.no_grad():
+        model[2].bias -= model(reference).median()
+        yes = (model(reference)[:, 0] > 0).numpy()
+    ex = Explainer(model, reference[:2], reference=reference, n_steps=4)
+    scores = ex.dataset_scores()
+    assert scores.classes.tolist() == [0, 1]
+    assert scores.counts.tolist() == [int((~yes).sum()), int(yes.sum())]
+    for group, rows in ((0, ~yes), (1, yes)):  # each group scored toward the one output
+        alone = Explainer(model, reference[torch.from_numpy(rows)], n_steps=4).snapshot()
+        np.testing.assert_allclose(scores.mean["2"][group], alone.node_scores["2"].mean(0),
+                                   rtol=1e-4, atol=1e-6)
