@@ -5,15 +5,20 @@ a ResNet-18 (BasicBlock ×[2, 2, 2, 2]), a GoogLeNet-style stack of Inception bl
 SqueezeNet-style stack of Fire blocks and a MobileNetV3-style stack of inverted residuals with
 squeeze-excitation; random weights, batch 1, 64×64 inputs. `--width` scales every channel count
 (1.0 = the published widths of ResNet-18). For each: graph build, first `snapshot()` and
-`explain()` (which reuses the snapshot) in seconds, and their ratio.
+`explain()` (which reuses the snapshot) in seconds (wall clock, and CPU seconds of this process,
+which other jobs on a shared machine disturb far less), and their ratios, as medians over `--repeat`
+fresh Explainers (the first explain() of a process also pays its imports); `--digits` adds the
+bundled digits MLP and CNN.
 
-    python benchmarks/bench_any_network.py [--width 0.25] [--n-steps 32] [--size 64] [--models resnet18 ...]
+    python benchmarks/bench_any_network.py [--width 0.25] [--n-steps 32] [--size 64] [--repeat 3]
+        [--models resnet18 ...] [--digits]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -128,22 +133,49 @@ MODELS = {"resnet18": resnet18, "googlenet": googlenet, "squeezenet1_1": squeeze
           "mobilenet_v3_small": mobilenet_v3_small}
 
 
-def measure(name: str, width: float, n_steps: int, size: int = 64) -> dict:
+def _time(name: str, model: nn.Module, x: torch.Tensor, n_steps: int, repeat: int) -> dict:
+    """Median over `repeat` fresh Explainers of: graph build, first `snapshot()` and `explain()`
+    (which reuses that snapshot), in seconds; the ratio is the median of the per-run ratios."""
+    runs, cpu = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ex = Explainer(model, x, n_steps=n_steps)
+        build = time.perf_counter() - start
+        start, start_cpu = time.perf_counter(), time.process_time()
+        ex.snapshot()
+        snapshot, snapshot_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        start, start_cpu = time.perf_counter(), time.process_time()
+        ex.explain()
+        runs.append((build, snapshot, time.perf_counter() - start))
+        cpu.append((snapshot_cpu, time.process_time() - start_cpu))
+    build, snapshot, explain = (statistics.median(column) for column in zip(*runs))
+    return {"model": name, "n_steps": n_steps, "input": list(x.shape[1:]), "layers": len(ex.graph.layers),
+            "repeat": repeat, "build_s": round(build, 3), "snapshot_s": round(snapshot, 3),
+            "explain_s": round(explain, 3),
+            "explain_over_snapshot": round(statistics.median(e / s for _, s, e in runs), 2),
+            # CPU seconds of this process: far less sensitive than wall time to other jobs
+            "snapshot_cpu_s": round(statistics.median(s for s, _ in cpu), 3),
+            "explain_cpu_s": round(statistics.median(e for _, e in cpu), 3),
+            "explain_over_snapshot_cpu": round(statistics.median(e / s for s, e in cpu), 2),
+            # the first run of the process: what a user's first explain() costs (imports included)
+            "first_explain_over_snapshot_cpu": round(cpu[0][1] / cpu[0][0], 2)}
+
+
+def measure(name: str, width: float, n_steps: int, size: int = 64, repeat: int = 1) -> dict:
+    """`_time` of one of MODELS at `width` on a (1, 3, size, size) input (random weights)."""
     torch.manual_seed(0)
     model = MODELS[name](width).eval()
-    x = torch.rand(1, 3, size, size)
-    start = time.perf_counter()
-    ex = Explainer(model, x, n_steps=n_steps)
-    build = time.perf_counter() - start
-    start = time.perf_counter()
-    ex.snapshot()
-    snapshot = time.perf_counter() - start
-    start = time.perf_counter()
-    ex.explain()
-    explain = time.perf_counter() - start
-    return {"model": name, "width": width, "n_steps": n_steps, "size": size, "layers": len(ex.graph.layers),
-            "build_s": round(build, 2), "snapshot_s": round(snapshot, 2),
-            "explain_s": round(explain, 2), "explain_over_snapshot": round(explain / snapshot, 2)}
+    return {**_time(name, model, torch.rand(1, 3, size, size), n_steps, repeat), "width": width}
+
+
+def measure_digits(kind: str, n_steps: int, repeat: int = 1) -> dict:
+    """`_time` of the bundled (trained) digits MLP or CNN on one test digit."""
+    from netviz_widget import datasets
+
+    data = datasets.load_digits_split()
+    if kind == "mlp":
+        return _time("digits_mlp", datasets.digits_mlp(), data.x_test[:1], n_steps, repeat)
+    return _time("digits_cnn", datasets.digits_cnn(), data.images(data.x_test[:1]), n_steps, repeat)
 
 
 def main() -> None:
@@ -151,11 +183,15 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--n-steps", type=int, default=32)
     parser.add_argument("--size", type=int, default=64, help="input height and width")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh Explainers per model (medians)")
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--digits", action="store_true", help="also the bundled digits MLP and CNN")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print(json.dumps([measure(name, args.width, args.n_steps, args.size) for name in args.models],
-                     indent=1))
+    rows = [measure(name, args.width, args.n_steps, args.size, args.repeat) for name in args.models]
+    if args.digits:
+        rows += [measure_digits(kind, args.n_steps, args.repeat) for kind in ("mlp", "cnn")]
+    print(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ reference inputs (load_digits augmented by shifts and noise). For 1–3: NetViz 
 (kernel side), time to the first drawn frame in headless Chromium (browser side, from the saved
 state), bytes of the first view and of an update, and the intervention round trip at batch 1,
 n_steps 32. For 4: dataset-level scores in chunks, time vs the best single-pass batch size, and
-peak memory (each configuration in a fresh subprocess).
+peak memory (each configuration in a fresh subprocess). (5) `explain()` against `snapshot()` on
+resnet18, googlenet, squeezenet1_1 and mobilenet_v3_small at 64×64 (re-writes of torchvision's
+definitions, published widths, random weights) beside the digits MLP and CNN, n_steps 8
+(`bench_any_network.py`; `--explain-only` runs just this part).
 
-    python benchmarks/bench_scale.py
+    python benchmarks/bench_scale.py [--explain-only]
 """
 
 from __future__ import annotations
@@ -122,7 +125,21 @@ def bench_dataset() -> dict:
             "default_chunk_256_over_best": round(default["seconds"] / best["seconds"], 2)}
 
 
+def bench_explain(n_steps: int = 8, repeat: int = 3) -> list[dict]:
+    """snapshot() and explain() seconds (medians of `repeat` fresh Explainers) of the re-written
+    torchvision classifiers at their published widths on 64×64 inputs (random weights), beside
+    the bundled digits MLP and CNN: `bench_any_network`'s measurement."""
+    from bench_any_network import MODELS, measure, measure_digits
+
+    return ([measure(name, 1.0, n_steps, 64, repeat) for name in MODELS]
+            + [measure_digits(kind, n_steps, repeat) for kind in ("mlp", "cnn")])
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--explain-only"]:
+        torch.set_num_threads(2)
+        print(json.dumps({"benchmark": "scale", "explain_cost": bench_explain()}, indent=1))
+        return
     from playwright.sync_api import sync_playwright
 
     torch.set_num_threads(2)
@@ -135,8 +152,9 @@ def main() -> None:
         browser.close()
     print(json.dumps({"benchmark": "scale", "targets": {"first_view_s": 3, "round_trip_ms_p50": 300,
                       "bytes_first_view": 2_000_000, "bytes_update": 500_000,
-                      "dataset_peak_mb": 1500, "dataset_time_over_best": 1.3},
-                      "views": results, "dataset_level": bench_dataset()}, indent=2))
+                      "dataset_peak_mb": 1500, "dataset_time_over_best": 1.3,
+                      "explain_over_snapshot": 3}, "views": results, "dataset_level": bench_dataset(),
+                      "explain_cost": bench_explain()}, indent=2))
 
 
 if __name__ == "__main__":

@@ -62,12 +62,14 @@ export function hideTooltip(tooltip) {
   tooltip.style.display = "none";
 }
 
-/** Layer names with unit counts above their columns, in screen space. */
-export function renderLayerLabels(container, layers, columns, t) {
+/** Layer names with unit counts above their columns, in screen space; a stacked input layer
+ * after the first (`bands[i]`, see layoutColumns) is labelled just above its band. */
+export function renderLayerLabels(container, layers, columns, t, bands = []) {
   container.replaceChildren(
     ...layers.map((layer, i) => {
       const label = element("div", "netviz-layer-label", `${layer.name} (${layer.n_units ?? layer.n_nodes})`);
       label.style.left = `${columns[i] * t.k + t.tx}px`;
+      if (i > 0 && bands[i]) label.style.top = `${bands[i].top * t.k + t.ty - 26}px`;
       return label;
     }),
   );
@@ -119,7 +121,7 @@ export function renderDrilldown(panel, drill, inputLayer) {
     panel.append(element("div", "netviz-drill-caption", "neuron conductance of the input"));
     panel.append(heatmap(scores.subarray(0, pixels), size[0], size[1], 96));
   } else {
-    panel.append(element("div", "netviz-drill-caption", `top inputs: ${drill.top_inputs.join(", ")}`));
+    panel.append(element("div", "netviz-drill-caption", `top inputs: ${(drill.top_input_names ?? drill.top_inputs).join(", ")}`));
   }
   panel.append(element("div", "netviz-drill-caption", "top-activating reference examples"));
   const row = element("div", "netviz-drill-examples");

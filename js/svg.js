@@ -51,7 +51,8 @@ export function toSVG(scene) {
   for (const c of nodeCommands(scene, scene.nodeValues)) parts.push(commandToSVG(c));
   parts.push("</g>");
   layers.forEach((layer, li) => {
-    parts.push(`<text x="${fmt(layout.columns[li])}" y="32" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.n_units ?? layer.n_nodes})`)}</text>`);
+    const band = li > 0 ? layout.bands?.[li] : null; // a stacked input layer: above its band
+    parts.push(`<text x="${fmt(layout.columns[li])}" y="${band ? fmt(band.top - 12) : "32"}" text-anchor="middle" fill="#555">${escapeXml(`${layer.name} (${layer.n_units ?? layer.n_nodes})`)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("");

@@ -150,7 +150,7 @@ export function createView(model, el) {
     }
     if (dirty.nodes) {
       timed("nodes", () => renderer.drawNodes(s, t, nodeValues(), colors()));
-      panels.renderLayerLabels(labels, topo.layers, layout.columns, t);
+      panels.renderLayerLabels(labels, topo.layers, layout.columns, t, layout.bands);
       panels.renderLegend(legend, { nodeMetric: model.get("node_color"), edgeMetric: model.get("edge_color"), extent: maxAbs(edgeValues()) });
     }
     if (dirty.overlay) {

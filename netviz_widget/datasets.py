@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 __all__ = ["Digits", "FashionMNIST", "digits_cnn", "digits_mlp", "fashion_mnist", "load_digits_split",
-           "train_classifier"]
+           "predict", "train_classifier"]
 
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
@@ -109,10 +109,22 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs:
     return model.eval()
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of `x` that `model` classifies as `y`."""
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(n,) class `model` predicts for each row of `x` (`Snapshot.prediction`'s rule): the most
+    probable class, or for a one-output (binary) model 1 where its probability is above 0.5 (its
+    logit above 0, or its own final sigmoid's output above 0.5) and 0 where not."""
+    from netviz_widget.engine.graph.layered import final_activation
+    from netviz_widget.engine.snapshot import predicted_classes
+
     with torch.no_grad():
-        return float((model(x).argmax(dim=1) == y).float().mean())
+        outputs = model(x)
+    logits = outputs.shape[1] > 1 or final_activation(model, x[:1]) != "sigmoid"
+    return torch.as_tensor(predicted_classes(outputs, logits=logits), device=outputs.device)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of `x` that `model` classifies as `y` (classes as `predict` reads them)."""
+    return float((predict(model, x) == y).float().mean())
 
 
 _TRAINED: dict[tuple[str, int], nn.Module] = {}

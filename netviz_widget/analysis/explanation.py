@@ -9,6 +9,7 @@ compared with random units and with the rest of the network.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from netviz_widget.engine.attribution import path_scores
 
 if TYPE_CHECKING:
     from netviz_widget.engine.explainer import Explainer
+    from netviz_widget.engine.graph.layered import LayeredGraph
 
 ROWS = ("top", "middle", "bottom")
 COLUMNS = ("left", "centre", "right")
@@ -67,8 +69,14 @@ def region_totals(scores: np.ndarray, height: int, width: int) -> dict[str, floa
             for i, r in enumerate(rows) for j, c in enumerate(cols)}
 
 
+def _feature_namer(graph: LayeredGraph) -> Callable[[int], str]:
+    """A flat input feature's name, escaped: its index, or for several inputs
+    `argument[index]` within that input (see `LayeredGraph.feature_name`)."""
+    return lambda i: md_escape(graph.feature_name(i, graph.example_shape))
+
+
 def _describe_evidence(contrast: np.ndarray, shape: tuple[int, ...], target: str,
-                       other: str) -> tuple[str, dict]:
+                       other: str, feature: Callable[[int], str] = str) -> tuple[str, dict]:
     image = _image_shape(shape)
     total = float(contrast.sum())
     if image is not None:
@@ -88,8 +96,8 @@ def _describe_evidence(contrast: np.ndarray, shape: tuple[int, ...], target: str
     low = int(np.argmin(flat))
     text = (f"Evidence for **{target}** over **{other}** (integrated gradients of the logit "
             f"difference, total {total:+.2f}): features "
-            + ", ".join(f"{int(i)} ({flat[i]:+.2f})" for i in top)
-            + f" push toward {target}; feature {low} ({flat[low]:+.2f}) pushes toward {other}.")
+            + ", ".join(f"{feature(int(i))} ({flat[i]:+.2f})" for i in top)
+            + f" push toward {target}; feature {feature(low)} ({flat[low]:+.2f}) pushes toward {other}.")
     return text, {"top_features": top.tolist(), "contrast_total": total}
 
 
@@ -101,7 +109,7 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
     snap = ex.snapshot()
     probabilities = snap.probabilities[example]
     target = int(snap.target[example])
-    predicted = int(probabilities.argmax())
+    predicted = int(snap.prediction[example])
     others = [c for c in np.argsort(-probabilities) if c != target]
     # the strongest rival: the prediction itself when target differs; none for one output
     runner_up = int(others[0]) if others else target
@@ -115,7 +123,7 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
         with evaluation_mode(ex.model):
             rival = path_scores(ex.graph, x, ex.baseline[example:example + 1],
                                 torch.tensor([runner_up], device=x.device), ex.n_steps,
-                                ex.interventions, edges=False)
+                                ex.interventions, edges=False, layers=False)
         contrast = contrast - rival.input_scores[0]
     lines = []
     active = [i.describe() for i in ex.interventions]
@@ -140,7 +148,8 @@ def explain(ex: Explainer, example: int, coverage: float, mode: str,
                      f"the model does not predict: it predicts **{name(predicted)}** "
                      f"({probabilities[predicted]:.3f}).")
     rival_name = name(runner_up) if others else f"not {name(target)}"
-    evidence, facts = _describe_evidence(contrast, ex.graph.example_shape, name(target), rival_name)
+    evidence, facts = _describe_evidence(contrast, ex.graph.example_shape, name(target), rival_name,
+                                         _feature_namer(ex.graph))
     lines.append(evidence)
 
     circuit = ex.circuit(example, coverage)

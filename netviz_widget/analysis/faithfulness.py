@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
 from netviz_widget.analysis.circuits import Circuit
 from netviz_widget.engine.interventions import Intervention, make_intervention
@@ -48,17 +47,38 @@ class CausalCheck:
     n_complement: int
 
 
-def _ablate(ex: Explainer, units: Sequence[tuple[str, int]], mode: str,
-            seed: int = 0) -> list[Intervention]:
+def _spearmanr(a: np.ndarray, b: np.ndarray) -> object:
+    """scipy's spearmanr, imported on first use (scipy.stats takes about a second to import,
+    which `explain()`'s causal check does not need)."""
+    from scipy.stats import spearmanr
+
+    return spearmanr(a, b)
+
+
+def _ablate(ex: Explainer, units: Sequence[tuple[str, int]], mode: str, seed: int = 0,
+            resolved: dict[str, Intervention] | None = None) -> list[Intervention]:
+    """`mode` ablations of `units` (layer, unit), one Intervention per layer. `resolved`, kept
+    by a caller that ablates many unit sets with one mode and seed, holds each layer's first
+    Intervention: a mode's replacement source never depends on the units (a `modes.Request` has
+    none), so later sets of that layer reuse it instead of resolving it (and stamping the
+    model, and checking the reference) again."""
     by_layer: dict[str, list[int]] = {}
     for layer, unit in units:
         by_layer.setdefault(layer, []).append(unit)
     if mode == "baseline":  # input features back to the explainer's baseline
-        return [Intervention(layer, tuple(sorted(idx)), "patch", source=ex.baseline)
+        return [Intervention(layer, tuple(sorted(idx)), "patch", source=ex.baseline,
+                             offset=ex.graph.layer(layer).offset)
                 for layer, idx in by_layer.items()]
-    return [make_intervention(ex.graph, layer, idx, mode, reference=ex.reference,
-                              batch_size=ex.inputs.shape[0], seed=seed)
-            for layer, idx in by_layer.items()]
+    resolved = {} if resolved is None else resolved
+    out = []
+    for layer, idx in by_layer.items():
+        if layer in resolved:
+            out.append(replace(resolved[layer], units=ex.graph.check_units(layer, idx)))
+        else:
+            resolved[layer] = make_intervention(ex.graph, layer, idx, mode, reference=ex.reference,
+                                                batch_size=ex.inputs.shape[0], seed=seed)
+            out.append(resolved[layer])
+    return out
 
 
 def _target_output(ex: Explainer, interventions: Sequence[Intervention], example: int) -> tuple[float, float]:
@@ -75,7 +95,8 @@ def causal_check(ex: Explainer, circuit: Circuit, mode: str = "mean", n_random: 
     example = circuit.example
     units = circuit.hidden_units(ex.graph)
     logit, probability = _target_output(ex, [], example)
-    after, after_p = _target_output(ex, _ablate(ex, units, mode), example)
+    resolved: dict[str, Intervention] = {}
+    after, after_p = _target_output(ex, _ablate(ex, units, mode, resolved=resolved), example)
     rng = np.random.default_rng(seed)
     per_layer: dict[str, int] = {}
     for layer, _ in units:
@@ -84,11 +105,11 @@ def causal_check(ex: Explainer, circuit: Circuit, mode: str = "mean", n_random: 
     for _ in range(n_random):
         drawn = [(layer, int(u)) for layer, count in per_layer.items()
                  for u in rng.choice(ex.graph.layer(layer).n_units, count, replace=False)]
-        drops.append(logit - _target_output(ex, _ablate(ex, drawn, mode), example)[0])
+        drops.append(logit - _target_output(ex, _ablate(ex, drawn, mode, resolved=resolved), example)[0])
     kept = set(units)
     complement = [(layer.name, u) for layer in ex.graph.layers if layer.role == "hidden"
                   for u in range(layer.n_units) if (layer.name, u) not in kept]
-    comp, comp_p = (_target_output(ex, _ablate(ex, complement, mode), example)
+    comp, comp_p = (_target_output(ex, _ablate(ex, complement, mode, resolved=resolved), example)
                     if complement else (logit, probability))
     return CausalCheck(mode, len(units), logit, probability, logit - after, after_p,
                        np.array(drops), logit - comp, comp_p, len(complement))
@@ -108,9 +129,11 @@ def deletion_curve(ex: Explainer, layer: str, order: np.ndarray, mode: str = "me
     The last point is the fully ablated layer, whatever the order. `mode="baseline"` puts
     input features back to the explainer's baseline."""
     values = [_target_output(ex, [], example)[int(probability)]]
+    resolved: dict[str, Intervention] = {}
     for k in range(1, len(order) + 1):
         units = [(layer, int(u)) for u in order[:k]]
-        values.append(_target_output(ex, _ablate(ex, units, mode), example)[int(probability)])
+        ablated = _ablate(ex, units, mode, resolved=resolved)
+        values.append(_target_output(ex, ablated, example)[int(probability)])
     return np.array(values)
 
 
@@ -118,10 +141,10 @@ def insertion_curve(ex: Explainer, layer: str, order: np.ndarray, mode: str = "m
                     example: int = 0, probability: bool = True) -> np.ndarray:
     """Target output with only the first k units of `order` restored (the rest ablated),
     k = 0 … n: it starts at the fully ablated output and ends at the clean one."""
-    values = []
+    values, resolved = [], {}
     for k in range(len(order) + 1):
         rest = [(layer, int(u)) for u in order[k:]]
-        interventions = _ablate(ex, rest, mode) if rest else []
+        interventions = _ablate(ex, rest, mode, resolved=resolved) if rest else []
         values.append(_target_output(ex, interventions, example)[int(probability)])
     return np.array(values)
 
@@ -148,13 +171,13 @@ def single_unit_effects(ex: Explainer, layer: str, mode: str = "mean",
     conductance = -snap.node_scores[layer][example].astype(np.float64)
     return {
         "actual": actual, "first_order": first_order, "conductance": conductance,
-        "spearman_first_order": float(spearmanr(first_order, actual).statistic),
-        "spearman_conductance": float(spearmanr(conductance, actual).statistic),
+        "spearman_first_order": float(_spearmanr(first_order, actual).statistic),
+        "spearman_conductance": float(_spearmanr(conductance, actual).statistic),
     }
 
 
 def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    value = spearmanr(np.abs(a).ravel(), np.abs(b).ravel()).statistic
+    value = _spearmanr(np.abs(a).ravel(), np.abs(b).ravel()).statistic
     return float(0.0 if np.isnan(value) else value)
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from netviz_widget.engine import _checks, _several
+from netviz_widget.engine.graph.layered import LayeredGraph
 
 
 class InputFronts:
@@ -21,6 +22,18 @@ class InputFronts:
         if isinstance(self._front, _several.PackedInputs):
             return self._front.split(values)
         return (values,)
+
+    def graph_of(self, model: nn.Module) -> LayeredGraph:
+        """The layered graph `model` has on these inputs (several inputs packed as here)."""
+        if isinstance(self._front, _several.PackedInputs):
+            model = _several.PackedInputs(model, tuple(self._front.split(self.inputs[:1]))).rest
+        return LayeredGraph.from_module(model, self.inputs[:1])
+
+    def _given_inputs(self) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """The inputs as the model takes them: a tuple again for several inputs."""
+        if isinstance(self._front, _several.PackedInputs):
+            return tuple(self._front.split(self.inputs))
+        return self.inputs
 
     def _graph_model(self, model: nn.Module) -> nn.Module:
         """What the graph is built from: the model, or for token ids the model from its

@@ -2,8 +2,10 @@
 
 The engine runs one tensor, so the inputs are packed along axis 1 (`torch.cat((a, b), 1)`) and
 the model runs as `PackedInputs.rest`: the user's forward with its input arguments replaced by
-`torch.split` pieces of that tensor (same modules, live weights). The walker reads the split
-like any other, so each input's units reach its consumers at their own offsets. Integrated
+`torch.split` pieces of that tensor (same modules, live weights). The graph has one input layer
+per input, `input:<argument name>`, each owning its run of the packed tensor's units
+(`UnitLayer.offset`); the walker reads the split like any other, so each consumer gets an edge
+block from the input layer(s) it reads, at their own unit offsets. Integrated
 gradients on the packed input are, part by part, exactly IG with a tuple of inputs (one
 straight path for all); `split` gives the parts back. The inputs must agree in every axis but
 axis 1 (batch, and positions or pixels).
@@ -66,6 +68,9 @@ class PackedInputs:
             graph.erase_node(placeholder)
         graph.lint()
         self.rest = fx.GraphModule(tracer.root, graph, f"{type(model).__name__}Packed")
+        # one input layer per input, named after the forward's argument (read by the walker)
+        self.names = tuple(f"input:{p.target}" for p in placeholders[:n])
+        graph._netviz_inputs = tuple(zip(self.names, self.sizes))  # on the graph: copies share it
         graph._netviz_stack_traces = {n.name: n.stack_trace for n in graph.nodes if n.stack_trace}
         self._model = model
 

@@ -101,20 +101,24 @@ def path_points(x: torch.Tensor, baseline: torch.Tensor, n_points: int,
 def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
                 target: torch.Tensor, n_steps: int,
                 interventions: Sequence[Intervention] = (),
-                method: str = "gausslegendre", edges: bool = True) -> PathScores:
+                method: str = "gausslegendre", edges: bool = True, layers: bool = True) -> PathScores:
     """Input IG, every layer's conductance and every edge block's conductance in one pass.
 
     The caller puts the model in eval mode (see `Explainer`); `target` is a (batch,) long
-    tensor of output indices. With `edges=False` the edge scores are skipped.
+    tensor of output indices. With `edges=False` the edge scores are skipped; with
+    `layers=False` also the hidden layers' conductances and activations (input IG and the
+    input layer's scores only: nothing is captured inside the model).
     """
     batch = x.shape[0]
     path, _, steps = path_points(x, baseline, n_steps + 1, method)
     rows = batch * (n_steps + 1)
     # the inputs and the baseline ride along in the same forward pass (no gradient needed)
     scaled = torch.cat([path, x, baseline]).requires_grad_(True)
-    blocks = graph.blocks if edges else []
+    blocks = graph.blocks if edges and layers else []
+    inputs = graph.input_layers  # one, or one per input (slices of the packed input)
+    hidden = [layer for layer in graph.layers if layer.role != "input"] if layers else []
     keys = list(dict.fromkeys(
-        [layer.tap for layer in graph.layers[1:]]
+        [layer.tap for layer in hidden]
         + [key for block in blocks for key in (block.input_key, block.output_key, block.partner_key)
            if key is not None]
     ))
@@ -135,18 +139,21 @@ def path_scores(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     input_scores = summed * (x - baseline)
 
     node_scores = {}
-    for layer in graph.layers[1:]:
+    for layer in hidden:
         full = _conductance(values[layer.tap], gradients[layer.tap], batch, n_steps)
         node_scores[layer.name] = per_unit(full, layer.unit_axis).cpu().numpy()
-    input_units = per_unit(input_scores, graph.input_layer.unit_axis)
-    node_scores[graph.input_layer.name] = input_units.detach().cpu().numpy()
+    input_units = per_unit(input_scores, graph.input_layer.unit_axis).detach().cpu().numpy()
+    for layer in inputs:
+        node_scores[layer.name] = layer.own(input_units)
 
     edge_scores = {}
     for block in blocks:
         edges = _edge_conductance(graph, block, values, gradients, batch, n_steps)
         edge_scores[(block.src, block.dst)] = edges.cpu().numpy()
-    activations = {layer.name: per_unit(x if layer is graph.input_layer else at_x[layer.tap], layer.unit_axis,
-                                        "mean").detach().cpu().numpy() for layer in graph.layers}
+    input_activations = per_unit(x, graph.input_layer.unit_axis, "mean").detach().cpu().numpy()
+    activations = {layer.name: layer.own(input_activations) for layer in inputs}
+    activations.update({layer.name: per_unit(at_x[layer.tap], layer.unit_axis, "mean").detach().cpu().numpy()
+                        for layer in hidden})
     return PathScores(input_scores.detach().cpu().numpy(), node_scores, edge_scores,
                       output[rows:rows + batch], output[rows + batch:], activations)
 

@@ -203,7 +203,7 @@ def compare_explainers(a: Explainer, other: object) -> SnapshotDiff:
         if other is a.model:
             b = a
         else:
-            check_same_graph(a.graph, LayeredGraph.from_module(other, a.inputs[:1]))
+            check_same_graph(a.graph, a.graph_of(other))
             b = a.sibling(other)
     elif _is_explainer(other):
         b = other

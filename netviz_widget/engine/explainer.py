@@ -256,7 +256,7 @@ class Explainer(Measurements, ModelWatch, InputFronts):
     def sibling(self, model: nn.Module) -> Explainer:
         """An Explainer of another `model` (same layered graph expected) on these inputs, with this
         target, baseline, n_steps and reference, without interventions."""
-        return Explainer(model, self.inputs, target=self.target.tolist(), baseline=self.baseline,
+        return Explainer(model, self._given_inputs(), target=self.target.tolist(), baseline=self.baseline,
                          n_steps=self.n_steps, reference=self.reference)
 
     @public("batch")
@@ -270,7 +270,8 @@ class Explainer(Measurements, ModelWatch, InputFronts):
         """(batch, units) ∂F/∂a · a at the inputs for the target (summed over positions)."""
         activation, gradient = self._activation_and_gradient(layer)
         product = gradient * activation
-        return per_unit(product, self.graph.layer(layer).unit_axis).cpu().numpy()
+        unit_layer = self.graph.layer(layer)
+        return unit_layer.own(per_unit(product, unit_layer.unit_axis).cpu().numpy())
 
     @public()
     def circuit(self, example: int = 0, coverage: float = 0.8) -> Circuit:

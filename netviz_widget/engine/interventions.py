@@ -52,10 +52,12 @@ class Intervention:
     value: float | None = None
     source: torch.Tensor | None = field(default=None, repr=False, compare=False)
     axis: int = 1  # the unit axis of the layer's activations (its kind's; see kinds.py)
+    offset: int = 0  # where the layer's units start at its tap (`UnitLayer.offset`)
 
     def apply(self, activation: torch.Tensor) -> torch.Tensor:
-        """Return `activation` with this intervention's units replaced (never in place)."""
-        index = list(self.units)
+        """Return `activation` (the tensor at the layer's tap) with this intervention's units
+        replaced (never in place)."""
+        index = [unit + self.offset for unit in self.units]
         out = activation.clone()
         units, moved = units_first(out, self.axis), units_first(activation, self.axis)
         source = _units_first_source(self.source, self.axis, activation.dim())
@@ -101,7 +103,10 @@ _MEANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _stamp(graph: LayeredGraph, reference: torch.Tensor) -> tuple:
     """What the reference means depend on: the reference tensor and every weight and buffer
     (in-place updates bump `_version`; swapped tensors change the data pointer)."""
-    state = [(t.data_ptr(), t._version) for t in (*graph.model.parameters(), *graph.model.buffers())]
+    # read from each module's own dicts: far cheaper than parameters()/buffers() (which build
+    # qualified names), and a causal check stamps once per ablated layer and draw
+    state = [(t.data_ptr(), t._version) for module in graph.model.modules()
+             for tensors in (module._parameters, module._buffers) for t in tensors.values() if t is not None]
     return (reference.data_ptr(), reference._version, tuple(reference.shape), tuple(state))
 
 
@@ -173,7 +178,9 @@ def make_intervention(graph: LayeredGraph, layer: str, units: object, mode: str,
             layer, value, reference, patch_input, batch_size or 1, seed,
             activations=lambda x: layer_activations(graph, x, [layer])[layer],
             means=lambda x: reference_means(graph, x)[layer]))
-    return Intervention(layer, checked, mode, value, source=source, axis=graph.layer(layer).unit_axis)
+    unit_layer = graph.layer(layer)
+    return Intervention(layer, checked, mode, value, source=source, axis=unit_layer.unit_axis,
+                        offset=unit_layer.offset)
 
 
 def _edits(graph: LayeredGraph, interventions: Sequence[Intervention]) -> dict[str, Callable]:

@@ -26,7 +26,7 @@ def neuron_conductance(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Ten
     batch = x.shape[0]
     scaled, _, steps = path_points(x, baseline, n_steps, method)
     scaled.requires_grad_(True)
-    tap = graph.layer(layer).tap
+    tap, at = graph.layer(layer).tap, graph.layer(layer).offset + unit  # the unit at the tap
     with evaluation_mode(graph.model), torch.enable_grad(), \
             intervened(graph, interventions, capture=[tap]) as store:
         output = graph.runner.run(scaled)
@@ -34,7 +34,7 @@ def neuron_conductance(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Ten
         selected = output.gather(1, target.repeat(n_steps).unsqueeze(1)).sum()
         (g_hidden,) = torch.autograd.grad(selected, hidden, retain_graph=True)
         mask = torch.zeros_like(hidden)
-        mask[:, unit] = 1.0
+        mask[:, at] = 1.0
         (g_input,) = torch.autograd.grad(hidden, scaled, grad_outputs=g_hidden * mask,
                                          allow_unused=True)
     if g_input is None:
@@ -51,7 +51,8 @@ def neuron_view(graph: LayeredGraph, x: torch.Tensor, baseline: torch.Tensor,
     scores = neuron_conductance(graph, x, baseline, target, n_steps, interventions, layer, unit)
     flat = scores.reshape(scores.shape[0], -1).abs()
     top_inputs = flat.topk(min(k, flat.shape[1]), dim=1).indices.cpu().numpy()
-    acts = layer_activations(graph, reference, [layer], interventions)[layer][:, unit]
+    acts = layer_activations(graph, reference, [layer], interventions)[layer]
+    acts = acts[:, graph.layer(layer).offset + unit]
     acts = acts.reshape(acts.shape[0], -1).mean(1)
     order = acts.topk(min(k, acts.shape[0])).indices
     return NeuronView(layer, unit, scores.cpu().numpy(), top_inputs, order.cpu().numpy(),

@@ -13,7 +13,7 @@ import numpy as np
 
 from netviz_widget.errors import InputError
 
-__all__ = ["DatasetScores", "NeuronView", "Snapshot", "SnapshotCache"]
+__all__ = ["DatasetScores", "NeuronView", "Snapshot", "SnapshotCache", "predicted_classes"]
 
 # Snapshot.load refuses files whose arrays would take more than this once decompressed.
 MAX_LOAD_BYTES = 2 * 2 ** 30
@@ -282,13 +282,20 @@ class SnapshotCache:
         return len(self._items)
 
 
-def predicted_classes(probabilities: np.ndarray) -> np.ndarray:
-    """(batch,) predicted class from (batch, outputs) probabilities: argmax, or for one output
-    1 where p > 0.5 (the output's class) and 0 where not."""
-    probabilities = np.asarray(probabilities)
-    if probabilities.shape[1] == 1:
-        return (probabilities[:, 0] > 0.5).astype(np.int64)
-    return probabilities.argmax(axis=1)
+def predicted_classes(outputs: object, *, logits: bool = False) -> np.ndarray:
+    """(batch,) predicted class from (batch, outputs) scores, numpy or torch: the argmax over
+    the outputs; for one output (binary) 1 where the probability is above 0.5 (the output's
+    class) and 0 where not. `outputs` are probabilities, or with `logits=True` the logits (or
+    log-probabilities) before them: a one-output logit then predicts 1 where it is above 0.
+    Every "predicted class" of the package comes from here."""
+    if hasattr(outputs, "detach"):
+        outputs = outputs.detach().cpu().numpy()
+    outputs = np.asarray(outputs)
+    if outputs.ndim != 2:
+        raise InputError("outputs", "a (batch, outputs) array", outputs)
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > (0.0 if logits else 0.5)).astype(np.int64)
+    return outputs.argmax(axis=1)
 
 
 def prediction_text(probabilities: np.ndarray, labels: list[str]) -> str:

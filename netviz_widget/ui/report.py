@@ -44,8 +44,7 @@ def build_demo_report(model_kind: str = "mlp", out: str | Path = "netviz-demo.ht
     model = datasets.digits_cnn(progress=progress) if cnn else datasets.digits_mlp(progress=progress)
     x_test = data.images(data.x_test) if cnn else data.x_test
     x_train = data.images(data.x_train) if cnn else data.x_train
-    with torch.no_grad():
-        predicted = model(x_test).argmax(1)
+    predicted = datasets.predict(model, x_test)
     accuracy = float((predicted == data.y_test).float().mean())
     chosen = _pick_examples(predicted, data.y_test)
     say(f"Scoring test digits {', '.join(f'#{i}' for i in chosen)}: integrated gradients on the pixels, "

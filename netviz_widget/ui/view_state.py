@@ -23,9 +23,10 @@ from netviz_widget.ui.display import DisplayMap
 
 def image_grid(graph: LayeredGraph, input_image: object) -> tuple[str | None, list[int] | None]:
     """How to draw the input layer: ("grid", [h, w]) when each input unit is a pixel,
-    ("maps", [h, w]) when each unit is a channel with a spatial map, else (None, None)."""
+    ("maps", [h, w]) when each unit is a channel with a spatial map, else (None, None) (also
+    for several input layers, drawn as stacked columns of units)."""
     shape = graph.input_layer.shape
-    if input_image is False:
+    if input_image is False or len(graph.input_layers) > 1:
         return None, None
     if len(shape) == 3:
         return "maps", [int(shape[1]), int(shape[2])]
@@ -202,6 +203,8 @@ def drilldown_trait(explainer: Any, layer: str, unit: int, example: int,
         "layer": layer, "unit": unit,
         "input_scores": encode_array(neuron.input_scores[example].reshape(-1)),
         "top_inputs": [int(i) for i in neuron.top_inputs[example]],
+        "top_input_names": [explainer.graph.feature_name(i, explainer.graph.example_shape)
+                            for i in neuron.top_inputs[example]],
         "top_examples": [int(i) for i in neuron.top_examples],
         "top_activations": [round(float(a), 4) for a in neuron.top_activations],
         "example_pixels": encode_array(reference[neuron.top_examples].reshape(

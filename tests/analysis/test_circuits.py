@@ -149,3 +149,18 @@ def test_explanation_numbers_come_from_the_computation(digits_explainer):
     assert "region" in text and "**" in explanation.markdown and "**" not in text
     with pytest.raises(Exception, match="coverage"):
         digits_explainer.circuit(coverage=1.5)
+
+
+def test_ablations_resolved_once_per_layer_equal_fresh_ones(digits_explainer):
+    # the causal check resolves each layer's ablation source once and reuses it for every draw
+    from netviz_widget.analysis.faithfulness import _ablate
+
+    ex = digits_explainer
+    hidden = [la.name for la in ex.graph.layers if la.role == "hidden"]
+    resolved: dict = {}
+    for mode in ("mean", "resample", "zero"):
+        resolved.clear()
+        for units in ([(hidden[0], 1), (hidden[-1], 0)], [(hidden[0], 3), (hidden[0], 2)], [(hidden[-1], 4)]):
+            reused, fresh = _ablate(ex, units, mode, resolved=resolved), _ablate(ex, units, mode)
+            assert [(i.layer, i.units, i.mode) for i in reused] == [(i.layer, i.units, i.mode) for i in fresh]
+            np.testing.assert_array_equal(ex.evaluate(reused), ex.evaluate(fresh))

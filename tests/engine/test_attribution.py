@@ -120,3 +120,18 @@ def test_top_activating_examples_come_from_the_reference():
         acts = torch.relu(model[0](ex.reference))[:, 2]
     assert list(view.top_examples) == acts.topk(4).indices.tolist()
     np.testing.assert_allclose(view.top_activations, acts.topk(4).values.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sequential_mlp", "small_cnn", "residual_mlp"])
+def test_input_only_pass_gives_the_same_input_scores(name):
+    # explain()'s runner-up pass skips the layers: its input IG must be the full pass's, bit for bit
+    from netviz_widget.engine.attribution import path_scores
+
+    _, ex = explainer(name, n_steps=6)
+    rival = (ex.target + 1) % ex.graph.output_layer.n_units
+    full = path_scores(ex.graph, ex.inputs, ex.baseline, rival, ex.n_steps, edges=False)
+    only = path_scores(ex.graph, ex.inputs, ex.baseline, rival, ex.n_steps, edges=False, layers=False)
+    np.testing.assert_array_equal(only.input_scores, full.input_scores)
+    assert set(only.node_scores) == {ex.graph.input_layer.name} and not only.edge_scores
+    np.testing.assert_array_equal(only.node_scores[ex.graph.input_layer.name],
+                                  full.node_scores[ex.graph.input_layer.name])

@@ -27,7 +27,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from netviz_widget.engine._probes import OUTPUT_EXPECTED, FxRunner, output_choice
 from netviz_widget.engine.graph import _attention_trace, _ops, _recurrent_rules
 from netviz_widget.engine.graph._fx_rules import Rules, shape_of
-from netviz_widget.engine.graph._origins import Origin
+from netviz_widget.engine.graph._origins import Origin, Segment
 from netviz_widget.engine.graph._refusals import refuse
 from netviz_widget.engine.graph.units import EdgeBlock, UnitLayer
 from netviz_widget.engine.kinds import layer_kind
@@ -46,6 +46,7 @@ class _LayerDraft:
     shape: tuple[int, ...]
     tap: fx.Node
     node: fx.Node
+    offset: int = 0
 
 
 Built = tuple[list[UnitLayer], list[EdgeBlock], FxRunner, "str | None"]
@@ -92,8 +93,25 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
         root = error.__cause__ or error  # ShapeProp wraps the model's own error
         raise ModelError("model", "a forward pass that runs on the example input", root,
                          hint=f"The forward raised {type(root).__name__}: {root}") from error
-    layers, blocks, runner = _Walker(gm).walk()
+    # several inputs packed by _several: one input layer per input
+    inputs = getattr(getattr(model, "graph", None), "_netviz_inputs", None)
+    layers, blocks, runner = _Walker(gm, inputs).walk()
     return layers, blocks, runner, activation
+
+
+def final_activation(model: nn.Module) -> str | None:
+    """The probability function ("softmax", "log_softmax", "sigmoid") that computes `model`'s
+    output, as `_strip_final_activation` detects it, or None. Raises TraceFailure where fx cannot
+    trace the model."""
+    try:
+        graph = _Tracer().trace(model, concrete_args=_optional_arguments(model))
+    except Exception as error:  # fx raises many types for untraceable code
+        raise TraceFailure(f"{type(error).__name__}: {error}") from error
+    last = next(n for n in graph.nodes if n.op == "output").args[0]
+    if not isinstance(last, fx.Node):
+        return None
+    module = model.get_submodule(last.target) if last.op == "call_module" else None
+    return _ops.final_function(last.op, last.target, module)
 
 
 class _Tracer(fx.Tracer):
@@ -155,8 +173,9 @@ def _strip_final_activation(gm: fx.GraphModule) -> str | None:
 
 
 class _Walker(Rules):
-    def __init__(self, gm: fx.GraphModule) -> None:
+    def __init__(self, gm: fx.GraphModule, inputs: tuple[tuple[str, int], ...] | None = None) -> None:
         self.gm = gm
+        self.inputs = inputs  # several inputs packed along axis 1: (layer name, units) each
         self.origin: dict[fx.Node, Origin] = {}
         self.lost: dict[fx.Node, tuple[fx.Node, str, str]] = {}
         self.pieces: dict[fx.Node, list[Origin | None]] = {}
@@ -169,7 +188,7 @@ class _Walker(Rules):
         output_node = None
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
-                if "input" not in self.layers:  # later ones: optional arguments at defaults
+                if not self.layers:  # later ones: optional arguments at defaults
                     self._input(node)
             elif node.op == "output":
                 output_node = node
@@ -190,7 +209,7 @@ class _Walker(Rules):
         output_layer = origin.whole_layer(self.n_units_of())
         if output_layer is None:
             output_layer = self.merge(result, origin)
-        if output_layer == "input":
+        if self.layers[output_layer].kind == "input":
             raise GraphError("model", "at least one Linear or Conv layer", "a model with none")
         self._check_nothing_dropped(result, self._ancestors(output_layer))
         return self._finish(output_layer)
@@ -201,8 +220,15 @@ class _Walker(Rules):
 
     def _input(self, node: fx.Node) -> None:
         shape = shape_of(node)
-        self.layers["input"] = _LayerDraft("input", "input", shape[1], shape[1:], node, node)
-        self.origin[node] = Origin.whole("input", shape[1])
+        if self.inputs is None:
+            self.layers["input"] = _LayerDraft("input", "input", shape[1], shape[1:], node, node)
+            self.origin[node] = Origin.whole("input", shape[1])
+            return
+        offset = 0  # several inputs: the packed tensor carries each input layer's units in turn
+        for name, size in self.inputs:
+            self.layers[name] = _LayerDraft(name, "input", size, (size, *shape[2:]), node, node, offset)
+            offset += size
+        self.origin[node] = Origin(tuple(Segment(name, 0, size) for name, size in self.inputs))
 
     def _inherit_loss(self, node: fx.Node) -> bool:
         """A tensor computed from a lost tensor is lost too (parametric modules refuse)."""
@@ -261,8 +287,9 @@ class _Walker(Rules):
         names = list(dict.fromkeys(node.name for node in probe_nodes))
         layers = [
             UnitLayer(d.name, d.kind,
-                      "input" if d.name == "input" else "output" if d.name == output_layer
-                      else "hidden", int(d.n_units), tuple(int(s) for s in d.shape), d.tap.name)
+                      "input" if d.kind == "input" else "output" if d.name == output_layer
+                      else "hidden", int(d.n_units), tuple(int(s) for s in d.shape), d.tap.name,
+                      d.offset)
             for d in drafts
         ]
         edge_blocks = [

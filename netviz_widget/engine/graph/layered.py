@@ -15,11 +15,11 @@ from torch import nn
 
 from netviz_widget.engine._model_state import evaluation_mode
 from netviz_widget.engine._probes import ProbedRunner, private_copy
-from netviz_widget.engine.graph import _fx_walk, _hook_walk
+from netviz_widget.engine.graph import _fx_walk, _hook_walk, _ops
 from netviz_widget.engine.graph.units import EdgeBlock, LayerIndex, UnitLayer
 from netviz_widget.errors import GraphError, InputError, ModelError
 
-__all__ = ["EdgeBlock", "LayeredGraph", "UnitLayer", "check_input"]
+__all__ = ["EdgeBlock", "LayeredGraph", "UnitLayer", "check_input", "final_activation"]
 
 
 class LayeredGraph(LayerIndex):
@@ -131,6 +131,32 @@ class LayeredGraph(LayerIndex):
     def __repr__(self) -> str:
         parts = " → ".join(f"{layer.name}[{layer.n_units}]" for layer in self.layers)
         return f"LayeredGraph({parts}; {len(self.blocks)} edge blocks)"
+
+
+def final_activation(model: nn.Module, example_input: torch.Tensor) -> str | None:
+    """"softmax", "log_softmax" or "sigmoid" when `model`'s output is computed by that function
+    (module or function call, as `LayeredGraph` detects it), else None: read from a torch.fx
+    trace, or where fx cannot trace the model, from the module that returned the output of a run
+    on `example_input`. The model is left as it was."""
+    private = private_copy(model)
+    try:
+        return _fx_walk.final_activation(private)
+    except _fx_walk.TraceFailure:
+        pass
+    returned: dict[int, nn.Module] = {}
+
+    def record(module: nn.Module, _args: object, output: object) -> None:
+        returned[id(output)] = module
+
+    handles = [m.register_forward_hook(record) for m in private.modules() if m is not private]
+    try:
+        with evaluation_mode(model), torch.no_grad():
+            output = private(example_input)
+    finally:
+        for handle in handles:
+            handle.remove()
+    module = returned.get(id(output))
+    return _ops.final_function("call_module", None, module) if module is not None else None
 
 
 def check_input(argument: str, x: object, model: nn.Module | None = None,

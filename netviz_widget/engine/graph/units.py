@@ -5,6 +5,7 @@ assembles them into a `LayeredGraph`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -12,6 +13,8 @@ from netviz_widget.engine.kinds import layer_kind
 from netviz_widget.errors import GraphError, NetVizError
 
 __all__ = ["EdgeBlock", "LayerIndex", "UnitLayer"]
+
+T = TypeVar("T")  # a torch.Tensor or a numpy array
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,9 @@ class UnitLayer:
         n_units: number of units (features, or channels for convolutions).
         shape: the activation shape without the batch dimension.
         tap: probe key where the unit activations are read and edited (after the nonlinearity).
+        offset: where the layer's units start on its tap's unit axis: 0, except for the input
+            layers of a model with several inputs, which share one tap (the inputs packed
+            along axis 1) and each own `n_units` units of it from `offset` on.
     """
 
     name: str
@@ -34,11 +40,22 @@ class UnitLayer:
     n_units: int
     shape: tuple[int, ...]
     tap: str
+    offset: int = 0
 
     @property
     def unit_axis(self) -> int:
         """The axis of this layer's activations (batch first) that holds its units (its kind's)."""
         return layer_kind(self.kind).unit_axis
+
+    def own(self, values: T, axis: int = 1) -> T:
+        """This layer's units of `values` read at its tap (a tensor or array with the tap's
+        units on `axis`): `values` itself when the tap holds exactly this layer's units, else
+        the slice [offset, offset + n_units) along `axis`."""
+        if self.offset == 0 and values.shape[axis] == self.n_units:
+            return values
+        index = [slice(None)] * values.ndim
+        index[axis] = slice(self.offset, self.offset + self.n_units)
+        return values[tuple(index)]
 
 
 @dataclass(frozen=True)
@@ -91,13 +108,30 @@ class LayerIndex:
 
     @property
     def input_layer(self) -> UnitLayer:
-        """The input unit layer."""
+        """The (first) input unit layer."""
         return self.layers[0]
+
+    @property
+    def input_layers(self) -> list[UnitLayer]:
+        """Every input unit layer: one, or one per input of a model given several."""
+        return [layer for layer in self.layers if layer.role == "input"]
 
     @property
     def output_layer(self) -> UnitLayer:
         """The output unit layer (the model's logits)."""
         return self.layers[-1]
+
+    def feature_name(self, index: int, shape: tuple[int, ...]) -> str:
+        """The name of flat input feature `index` of an input of per-example `shape`: the index
+        itself, or for several inputs `argument[i]` (`argument[channel, ...]`) within its own
+        input layer."""
+        inputs = self.input_layers
+        if len(inputs) == 1:
+            return str(int(index))
+        where = np.unravel_index(int(index), shape)
+        layer = next(la for la in inputs if la.offset <= where[0] < la.offset + la.n_units)
+        within = ", ".join(str(int(v)) for v in (where[0] - layer.offset, *where[1:]))
+        return f"{layer.name.removeprefix('input:')}[{within}]"
 
     def layer(self, name: str) -> UnitLayer:
         """The unit layer called `name`; an error listing the known names otherwise."""
