@@ -69,7 +69,8 @@ def fresh_lab(tmp_path_factory, chromium):
 # error about comms); a reloaded page gets a connection that handles comms and restores every
 # view from the kernel. Seen here (2026-11-27, beside a CPU burner) in 7 of 7 cold runs with an
 # early Run All (handleComms read false in the 5 that checked; also with comms over subshells
-# disabled), in none of 3 where the page was only opened. No widget code runs in such a page: the
+# disabled), in none of 3 where the page was only opened; then in 17 of 17 cold runs of the tests
+# below (docs/reliability.md section 11). No widget code runs in such a page: the
 # product says so in words and offers a "Save and reload" button (netviz_widget/ui/page_note.py),
 # and the test clicks it.
 COMMS_IGNORED = """() => {
@@ -161,7 +162,7 @@ def test_first_run_all_draws_every_netviz(notebook, run, fresh_lab, chromium, ar
     try:
         with cpu_burners(BURN):
             page.goto(fresh_lab.url(f"lab/workspaces/first-{notebook.stem}-{run}/tree/{name}"))
-            # 02 took ~500 s to run all beside a burner on 2 loaded cores
+            # 02's whole test took 662 s beside a burner on 2 loaded cores
             clicks = _run_all_as_soon_as_open(page, timeout_s=900)
             comms_ignored = page.evaluate(COMMS_IGNORED)
             # a page that ignores comms draws no view: no use waiting for one there
