@@ -40,3 +40,11 @@ def test_in_a_kernel_the_script_is_displayed_once(shown, monkeypatch):
     assert json.dumps(page_note.NOTE) in script
     assert "Error displaying widget: model not found" in script
     assert "save the notebook and reload the page" in page_note.NOTE
+
+
+def test_the_script_carries_its_creation_time_and_every_text_as_json(monkeypatch):
+    monkeypatch.setattr(page_note, "NOTE", 'a "quoted" </script> note')
+    script = page_note.watch_script(1_700_000_000.25)
+    assert "var created = 1700000000250," in script
+    assert json.dumps('a "quoted" </script> note') in script
+    assert json.dumps(page_note.BUTTON) in script
