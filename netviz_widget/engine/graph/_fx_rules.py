@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from netviz_widget.engine.graph import _attention_rules, _ops, _recurrent_rules, _token_rules
+from netviz_widget.engine.graph import _attention_rules, _constants, _ops, _recurrent_rules, _token_rules
 from netviz_widget.engine.graph._origins import Origin, concatenate
 from netviz_widget.engine.graph._refusals import refuse
 from netviz_widget.engine.graph._weights import unit_weight
@@ -55,6 +55,9 @@ class Rules:
         source = node.args[0] if node.args else None
         if _recurrent_rules.is_unrolled(module):  # an nn.LSTM / GRU / RNN, unrolled
             _recurrent_rules.visit(self, node, module)
+            return
+        if isinstance(module, nn.Embedding) and _constants.constant_positions(source):
+            self.constants.add(node)  # learned positions self.pos(torch.arange(T)): a constant
             return
         reason = _ops.refusal(module)
         if reason is not None:
@@ -163,7 +166,12 @@ class Rules:
         if in_shape is None:
             return
         if out_shape is None:
-            if node.meta.get("tensor_meta") is not None:  # a tuple of tensors, e.g. max(dim)
+            if node.target in ("max", "min", torch.max, torch.min):  # (values, indices)
+                name = node.target if isinstance(node.target, str) else node.target.__name__
+                self.lose(node, f"NetViz cannot follow the units through it: {name}(x, dim) "
+                          "returns (values, indices)", f"use x.a{name}(dim), which gives the "
+                          f"same values (e.g. x.a{name}(1) over the positions)")
+            elif node.meta.get("tensor_meta") is not None:  # another tuple of tensors
                 self.lose(node, "NetViz cannot follow the units through it", _KEEP_UNITS_WORKAROUND)
             return
         unit_in = origin.unit_dim(len(in_shape))
@@ -284,7 +292,12 @@ class Rules:
         if not carriers:
             return
         ndim = len(self.shape(node))
-        if len(carriers) != len(tensors):
+        unit_dim = self.origin[carriers[0]].unit_dim(ndim)
+        if len(carriers) != len(tensors) and dim % ndim not in (0, unit_dim) \
+                and len({self.origin[t] for t in carriers}) == 1 \
+                and all(t in carriers or _constants.input_free(self, t) for t in tensors):
+            self.origin[node] = self.origin[carriers[0]]  # a constant position (a CLS token)
+        elif len(carriers) != len(tensors):
             self.lose(node, "it concatenates units with a tensor that does not come from the input",
                       "concatenate only tensors computed from the input")
         elif dim % ndim == self.origin[carriers[0]].unit_dim(ndim):
