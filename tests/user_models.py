@@ -384,6 +384,66 @@ class TransformerFlattenHead(nn.Module):
         return self.head(self.enc(self.embed(ids)).flatten(1))
 
 
+class EncoderFinalNorm(nn.Module):
+    """Sinusoidal PE with dropout, a 2-layer norm_first encoder with a final LayerNorm and a
+    causal mask built from ids.size(1) (no is_causal flag), last-token readout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, D, padding_idx=0)
+        self.pos = SinusoidalPE(D)
+        self.drop = nn.Dropout(0.1)
+        layer = nn.TransformerEncoderLayer(D, 2, 16, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(D), enable_nested_tensor=False)
+        self.fc = nn.Linear(D, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = nn.Transformer.generate_square_subsequent_mask(ids.size(1))
+        return self.fc(self.encoder(self.drop(self.pos(self.embedding(ids))), mask=mask)[:, -1])
+
+
+class GRUTimeMajor(nn.Module):
+    """A GRU without batch_first, fed (steps, batch, dims) by a transpose."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, D, padding_idx=0)
+        self.gru = nn.GRU(D, 6)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        _, h = self.gru(self.embedding(ids).transpose(0, 1))
+        return self.fc(h[-1])
+
+
+class BiLSTMMaxPool(nn.Module):
+    """A bidirectional LSTM max-pooled over time with F.adaptive_max_pool1d."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, D, padding_idx=0)
+        self.lstm = nn.LSTM(D, 6, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(12, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.embedding(ids))
+        return self.fc(F.adaptive_max_pool1d(out.permute(0, 2, 1), 1).squeeze(-1))
+
+
+class PoolerBinary(nn.Module):
+    """BERT-style: an encoder layer, a Tanh pooler on the first token, one squeezed logit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, D, padding_idx=0)
+        self.enc = nn.TransformerEncoderLayer(D, 2, 16, batch_first=True, dropout=0.0)
+        self.pooler = nn.Sequential(nn.Linear(D, D), nn.Tanh())
+        self.fc = nn.Linear(D, 1)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pooler(self.enc(self.embedding(ids))[:, 0])).squeeze(-1)
+
+
 def _float(*shape: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
@@ -415,4 +475,8 @@ CASES = {
     "token_mlp_block": (TokenMLPBlock, _ids),
     "vanilla_rnn": (VanillaRNN, lambda: _float(2, 5, 4)),
     "transformer_flatten_head": (TransformerFlattenHead, _ids),
+    "encoder_final_norm": (EncoderFinalNorm, _ids),
+    "gru_time_major": (GRUTimeMajor, _ids),
+    "bilstm_maxpool": (BiLSTMMaxPool, _ids),
+    "pooler_binary": (PoolerBinary, _ids),
 }
