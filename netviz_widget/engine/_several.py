@@ -94,8 +94,10 @@ class PackedInputs:
                                  hint="Several inputs are packed along axis 1 (units), so "
                                  "they must agree in every other axis: an image (batch, C, H, W) "
                                  "and a table (batch, F) cannot be given together yet. Workaround: "
-                                 "explain one input at a time: a wrapper module that holds the "
-                                 "other input as a buffer and whose forward takes the one.")
+                                 "give the table as constant maps, table[:, :, None, None]"
+                                 ".expand(-1, -1, H, W), to a wrapper whose forward averages "
+                                 "them back (table_map.mean((2, 3))): a feature's score summed "
+                                 "over the positions is then the table feature's.")
         return parts
 
     def pack(self, argument: str, inputs: tuple) -> torch.Tensor:
