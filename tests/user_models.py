@@ -444,6 +444,17 @@ class PoolerBinary(nn.Module):
         return self.fc(self.pooler(self.enc(self.embedding(ids))[:, 0])).squeeze(-1)
 
 
+class MaxOverFeatures(nn.Module):
+    """A max over the features (the units) themselves: must be refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(6, 8), nn.Linear(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(x)).max(dim=1, keepdim=True)[0])
+
+
 def _float(*shape: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
@@ -479,4 +490,5 @@ CASES = {
     "gru_time_major": (GRUTimeMajor, _ids),
     "bilstm_maxpool": (BiLSTMMaxPool, _ids),
     "pooler_binary": (PoolerBinary, _ids),
+    "max_over_features": (MaxOverFeatures, lambda: _float(3, 6)),
 }

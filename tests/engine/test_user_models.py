@@ -26,12 +26,12 @@ EXACT = ["sinusoidal_transformer", "sinusoidal_norm_first", "learned_pos_embeddi
          "gru_sentiment", "lstm_sentiment", "bilstm_cat", "stacked_gru", "conv1d_lstm", "text_cnn",
          "two_float_sequences", "binary_logit", "binary_sigmoid", "binary_gru_sigmoid", "binary_squeezed",
          "binary_sigmoid_squeezed", "encoder_final_norm", "gru_time_major", "bilstm_maxpool",
-         "pooler_binary",
+         "pooler_binary", "mha_pooling",
          "token_mlp_block"]
 # case: (error type, operation named, reason words)
 REFUSED = {
     "padding_mask": (GraphError, "operator.eq", "padding mask ids == 0"),
-    "mha_pooling": (GraphError, "Tensor.max", "returns (values, indices)"),
+    "max_over_features": (GraphError, "Tensor.max", "max(x, dim) over the units"),
     "lstm_attention_pool": (GraphError, "operator.mul", "do not line up one to one"),
     "vanilla_rnn": (GraphError, "RNN 'rnn'", "units are on axis 1"),
     "transformer_flatten_head": (GraphError, "Tensor.flatten", "reshapes token-wise units"),
