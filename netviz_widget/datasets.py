@@ -118,6 +118,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     with torch.no_grad():
         outputs = model(x)
+    outputs = outputs.reshape(-1, 1) if outputs.dim() == 1 else outputs  # one output, squeezed
     logits = outputs.shape[1] > 1 or final_activation(model, x[:1]) != "sigmoid"
     return torch.as_tensor(predicted_classes(outputs, logits=logits), device=outputs.device)
 

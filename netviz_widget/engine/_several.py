@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
+from netviz_widget.engine import _tokens
 from netviz_widget.engine.graph.layered import check_input
 from netviz_widget.errors import GraphError, InputError
 
@@ -75,6 +76,14 @@ class PackedInputs:
         self._model = model
 
     def _check(self, argument: str, inputs: tuple, model: nn.Module) -> list[torch.Tensor]:
+        for i, x in enumerate(inputs):
+            if _tokens.is_token_batch(x, model):
+                raise InputError(f"{argument}[{i}]", "floating-point inputs (token ids are "
+                                 "supported for a model with one input only)", x,
+                                 hint="Several inputs of token ids are not drawn yet. "
+                                 "Workaround: embed them yourself and give the model the "
+                                 "embeddings, e.g. a wrapper whose forward(a, b) takes "
+                                 "model.embedding(ids).transpose(1, 2) for each.")
         parts = [check_input(f"{argument}[{i}]", x, model=model) for i, x in enumerate(inputs)]
         first = parts[0]
         for i, part in enumerate(parts[1:], 1):
@@ -82,7 +91,13 @@ class PackedInputs:
                     or part.dtype != first.dtype:
                 raise InputError(f"{argument}[{i}]", f"the batch size, dtype and every axis but "
                                  f"axis 1 of {argument}[0] {tuple(first.shape)}", part,
-                                 hint="Several inputs are packed along axis 1 (units).")
+                                 hint="Several inputs are packed along axis 1 (units), so "
+                                 "they must agree in every other axis: an image (batch, C, H, W) "
+                                 "and a table (batch, F) cannot be given together yet. Workaround: "
+                                 "give the table as constant maps, table[:, :, None, None]"
+                                 ".expand(-1, -1, H, W), to a wrapper whose forward averages "
+                                 "them back (table_map.mean((2, 3))): a feature's score summed "
+                                 "over the positions is then the table feature's.")
         return parts
 
     def pack(self, argument: str, inputs: tuple) -> torch.Tensor:

@@ -215,9 +215,13 @@ def _constant_shape(mask) -> tuple[int, ...] | None:
         return tuple(mask.shape)
     node = getattr(mask, "node", None)
     if node is not None and node.op == "get_attr":
-        value = mask.tracer.root
-        for part in str(node.target).split("."):
-            value = getattr(value, part)
+        *path, name = str(node.target).split(".")
+        owner = mask.tracer.root  # plain dicts: fx answers attribute reads with proxies
+        for part in path:
+            owner = owner._modules.get(part) if owner is not None else None
+        value = None if owner is None else owner._buffers.get(name, owner._parameters.get(name))
+        if value is None and owner is not None:
+            value = owner.__dict__.get(name)  # a plain tensor attribute
         return tuple(value.shape) if isinstance(value, torch.Tensor) else None
     return None
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from netviz_widget.engine.graph import _attention_rules, _ops, _recurrent_rules, _token_rules
+from netviz_widget.engine.graph import _attention_rules, _constants, _ops, _recurrent_rules, _token_rules
 from netviz_widget.engine.graph._origins import Origin, concatenate
 from netviz_widget.engine.graph._refusals import refuse
 from netviz_widget.engine.graph._weights import unit_weight
@@ -55,6 +55,9 @@ class Rules:
         source = node.args[0] if node.args else None
         if _recurrent_rules.is_unrolled(module):  # an nn.LSTM / GRU / RNN, unrolled
             _recurrent_rules.visit(self, node, module)
+            return
+        if isinstance(module, nn.Embedding) and _constants.constant_positions(source):
+            self.constants.add(node)  # learned positions self.pos(torch.arange(T)): a constant
             return
         reason = _ops.refusal(module)
         if reason is not None:
@@ -139,6 +142,10 @@ class Rules:
             self._split(node)
         elif target is operator.getitem:
             self._getitem(node)
+        elif target is getattr and node.args[0] in self.pieces and node.args[1] == "values":
+            piece = self.pieces[node.args[0]][0]  # x.max(1).values
+            if piece is not None:
+                self.origin[node] = piece
         elif target in (_ops.AXIS_METHODS if method else _ops.AXIS_FUNCTIONS):
             self._axes(node)
         elif carriers:
@@ -163,26 +170,46 @@ class Rules:
         if in_shape is None:
             return
         if out_shape is None:
-            if node.meta.get("tensor_meta") is not None:  # a tuple of tensors, e.g. max(dim)
+            metas = node.meta.get("tensor_meta")
+            if node.target in ("max", "min", torch.max, torch.min) and metas:  # (values, indices)
+                values = self._kept(node, origin, in_shape, tuple(metas[0].shape))
+                if values is not None:  # x.max(1).values / x.max(1)[0]: as x.amax(1)
+                    self.pieces[node] = [values, None]
+                    return
+                name = node.target if isinstance(node.target, str) else node.target.__name__
+                self.lose(node, f"NetViz cannot follow the units through it: {name}(x, dim) "
+                          "over the units", _KEEP_UNITS_WORKAROUND)
+            elif metas is not None:  # another tuple of tensors
                 self.lose(node, "NetViz cannot follow the units through it", _KEEP_UNITS_WORKAROUND)
             return
         unit_in = origin.unit_dim(len(in_shape))
         unit_out = unit_in if len(out_shape) == len(in_shape) else origin.unit_dim(len(out_shape))
         if len(out_shape) == len(in_shape) and out_shape[unit_out] == 1 < in_shape[unit_in]:
             return  # a statistic over the units (sum(1, keepdim=True)): like a normalisation
-        removed = _token_rules.reduced_dims(node, len(in_shape)) \
-            if origin.axis == -1 and len(out_shape) < len(in_shape) else set()
-        if len(out_shape) < 2 or out_shape[unit_out] != in_shape[unit_in] \
-                or removed is None or unit_in in removed:
+        kept = self._kept(node, origin, in_shape, out_shape)
+        if kept is None:
             self.lose(node, f"it changes the unit axis (axis {unit_in}) from {tuple(in_shape)} to "
                       f"{tuple(out_shape)}", _KEEP_UNITS_WORKAROUND)
             return
-        self.origin[node] = origin.on_axis(1) if len(out_shape) == 2 else origin
+        self.origin[node] = kept
         layer = self.layers[origin.segments[0].layer]
         if (move_tap and len(origin.segments) == 1 and layer.name != "input"
                 and layer.tap is source and len(source.users) == 1 and out_shape == in_shape
                 and origin == Origin.whole(layer.name, layer.n_units)):
             layer.tap = node
+
+    def _kept(self, node: fx.Node, origin: Origin, in_shape: tuple[int, ...],
+              out_shape: tuple[int, ...]) -> Origin | None:
+        """The origin of `node`'s result when it keeps every unit (a pooling, a reduction over
+        the positions), or None when it changes the unit axis."""
+        unit_in = origin.unit_dim(len(in_shape))
+        unit_out = unit_in if len(out_shape) == len(in_shape) else origin.unit_dim(len(out_shape))
+        removed = _token_rules.reduced_dims(node, len(in_shape)) \
+            if origin.axis == -1 and len(out_shape) < len(in_shape) else set()
+        if len(out_shape) < 2 or out_shape[unit_out] != in_shape[unit_in] \
+                or removed is None or unit_in in removed:
+            return None
+        return origin.on_axis(1) if len(out_shape) == 2 else origin
 
     def _reshape(self, node: fx.Node, source: object) -> None:
         if not isinstance(source, fx.Node) or source not in self.origin:
@@ -284,7 +311,12 @@ class Rules:
         if not carriers:
             return
         ndim = len(self.shape(node))
-        if len(carriers) != len(tensors):
+        unit_dim = self.origin[carriers[0]].unit_dim(ndim)
+        if len(carriers) != len(tensors) and dim % ndim not in (0, unit_dim) \
+                and len({self.origin[t] for t in carriers}) == 1 \
+                and all(t in carriers or _constants.input_free(self, t) for t in tensors):
+            self.origin[node] = self.origin[carriers[0]]  # a constant position (a CLS token)
+        elif len(carriers) != len(tensors):
             self.lose(node, "it concatenates units with a tensor that does not come from the input",
                       "concatenate only tensors computed from the input")
         elif dim % ndim == self.origin[carriers[0]].unit_dim(ndim):

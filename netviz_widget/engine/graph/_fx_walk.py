@@ -85,7 +85,6 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
                          f"a forward with {n_inputs} inputs",
                          hint="Give Explainer / NetViz the inputs as a tuple (a, b): they are "
                          "packed along axis 1 and the forward is traced with one packed input.")
-    activation = _strip_final_activation(gm)
     _recurrent_rules.unroll(gm)  # nn.LSTM / GRU / RNN calls → one unrolled unit layer per layer
     try:
         ShapeProp(gm).propagate(x)
@@ -93,6 +92,10 @@ def _build(model: nn.Module, x: torch.Tensor, stack_traces: bool) -> Built:
         root = error.__cause__ or error  # ShapeProp wraps the model's own error
         raise ModelError("model", "a forward pass that runs on the example input", root,
                          hint=f"The forward raised {type(root).__name__}: {root}") from error
+    _strip_output_squeeze(gm)  # a one-output model returning (batch,): its (batch, 1) logits
+    activation = _strip_final_activation(gm)
+    if activation is not None:
+        _strip_output_squeeze(gm)
     # several inputs packed by _several: one input layer per input
     inputs = getattr(getattr(model, "graph", None), "_netviz_inputs", None)
     layers, blocks, runner = _Walker(gm, inputs).walk()
@@ -108,6 +111,9 @@ def final_activation(model: nn.Module) -> str | None:
     except Exception as error:  # fx raises many types for untraceable code
         raise TraceFailure(f"{type(error).__name__}: {error}") from error
     last = next(n for n in graph.nodes if n.op == "output").args[0]
+    if isinstance(last, fx.Node) and last.target in _SQUEEZES and last.args \
+            and isinstance(last.args[0], fx.Node):  # sigmoid(logit).squeeze(1)
+        last = last.args[0]
     if not isinstance(last, fx.Node):
         return None
     module = model.get_submodule(last.target) if last.op == "call_module" else None
@@ -115,7 +121,13 @@ def final_activation(model: nn.Module) -> str | None:
 
 
 class _Tracer(fx.Tracer):
-    """fx's tracer that also keeps registered unit-preserving modules whole (`_ops`)."""
+    """fx's tracer that also keeps registered unit-preserving modules whole (`_ops`), and reads
+    buffers as graph constants (`self.pe[:, :x.size(1)]`, a positional-encoding buffer sliced
+    to the sequence length, cannot be traced otherwise)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proxy_buffer_attributes = True
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return _ops.is_registered_leaf(m) or super().is_leaf_module(m, module_qualified_name)
@@ -153,6 +165,30 @@ def _select_logits(gm: fx.GraphModule) -> None:
     output.args = (chosen,)
     gm.graph.eliminate_dead_code()
     gm.recompile()
+
+
+_SQUEEZES = ("squeeze", "flatten", "view", "reshape", torch.squeeze, torch.flatten, torch.reshape)
+
+
+def _squeezed_output(node: object) -> fx.Node | None:
+    """The (batch, 1) tensor that `node` squeezes to (batch,) (`.squeeze(1)`, `.squeeze(-1)`,
+    `.view(-1)`, `.flatten()`, as a BCEWithLogitsLoss model returns its logit), or None."""
+    if not isinstance(node, fx.Node) or node.op not in ("call_method", "call_function") \
+            or node.target not in _SQUEEZES or not node.args or not isinstance(node.args[0], fx.Node):
+        return None
+    before, after = shape_of(node.args[0]), shape_of(node)
+    if before is None or after is None or len(before) != 2 or before[1] != 1 or len(after) != 1:
+        return None
+    return node.args[0]
+
+
+def _strip_output_squeeze(gm: fx.GraphModule) -> None:
+    output = next(n for n in gm.graph.nodes if n.op == "output")
+    logits = _squeezed_output(output.args[0])
+    if logits is not None:
+        output.args = (logits,)
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
 
 
 def _strip_final_activation(gm: fx.GraphModule) -> str | None:
