@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from captum.attr import IntegratedGradients, LayerConductance, NeuronConductance
+from captum.attr import IntegratedGradients, LayerConductance, LayerIntegratedGradients, NeuronConductance
 from torch import nn
 
 
@@ -40,3 +40,13 @@ def neuron_conductance(model, module, x, selector, target, n_steps):
     return NeuronConductance(model, module).attribute(
         x, neuron_selector=selector, baselines=torch.zeros_like(x), target=target,
         n_steps=n_steps).detach().numpy()
+
+
+def explainer_input_ig(model, ex, n_steps: int):
+    """Captum's input IG for an Explainer's inputs from zero baselines: `LayerIntegratedGradients`
+    on `model.embedding` (as (batch, dims, positions)) where the explainer reads token ids."""
+    if ex.tokens is not None:
+        return LayerIntegratedGradients(model, model.embedding).attribute(
+            ex.tokens, baselines=torch.zeros_like(ex.tokens), target=ex.target,
+            n_steps=n_steps, method="gausslegendre").detach().movedim(-1, 1).numpy()
+    return integrated_gradients(model, ex.inputs, ex.target, n_steps)

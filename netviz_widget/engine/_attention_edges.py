@@ -23,6 +23,7 @@ import math
 import numpy as np
 import torch
 
+from netviz_widget.engine._columns import place_columns
 from netviz_widget.engine.graph._attention_rules import block_weight
 from netviz_widget.engine.graph._attention_trace import projection, projection_weight
 
@@ -68,7 +69,7 @@ def _edges(graph, block, values: dict, gradients: dict, batch: int, n_steps: int
         w_q, w_k = (_per_head(projection_weight(mha, i)[0], h, d) for i in (0, 1))
         edges = (torch.einsum("kbte,kbhtj,hje->bhe", dx, g_q, w_q)
                  + torch.einsum("kbse,kbhsj,hje->bhe", dx, g_k, w_k))
-    return _place_columns(edges.detach(), block.ranges, graph.layer(block.src).n_units)
+    return place_columns(edges.detach(), block.ranges, graph.layer(block.src).n_units)
 
 
 def current_weight(graph, block) -> np.ndarray:
@@ -88,12 +89,3 @@ def _attention_module(graph, block) -> torch.nn.MultiheadAttention:
     node = next(n for n in gm.graph.nodes if n.name == block.output_key)
     return gm.get_submodule(node.args[0].target)
 
-
-def _place_columns(edges: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tensor:
-    """(batch, dst, n_src) from (batch, dst, consumer inputs), each run at its source units."""
-    if not ranges:
-        return edges
-    out = edges.new_zeros(edges.shape[0], edges.shape[1], n_src)
-    for offset, start, length in ranges:
-        out[:, :, start:start + length] += edges[:, :, offset:offset + length]
-    return out

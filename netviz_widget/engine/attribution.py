@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from netviz_widget.engine import _attention_edges as attention_edges
+from netviz_widget.engine._columns import place_columns
 from netviz_widget.engine._recurrence import edge_conductance as recurrent_edges
 from netviz_widget.engine.graph.layered import EdgeBlock, LayeredGraph
 from netviz_widget.engine.interventions import Intervention, intervened
@@ -190,7 +191,7 @@ def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradi
         layer = graph.runner.probes[graph.layer(block.dst).tap]
         edges = recurrent_edges(layer, values[block.input_key], gradients[block.output_key],
                                 batch, n_steps)
-        return _place_columns(edges, block.ranges, graph.layer(block.src).n_units)
+        return place_columns(edges, block.ranges, graph.layer(block.src).n_units)
     x_in = values[block.input_key]
     dx = (x_in[batch:] - x_in[:-batch]).reshape(n_steps, batch, *x_in.shape[1:])
     g_z = gradients[block.output_key][:-batch]
@@ -214,7 +215,7 @@ def _edge_conductance(graph: LayeredGraph, block: EdgeBlock, values: dict, gradi
             edges = edges.reshape(batch, edges.shape[1], -1, block.group).sum(-1)
     else:
         edges = _conv_edges(module, weight, dx, g_z, batch, n_steps)
-    return _place_columns(edges, block.ranges, n_src)
+    return place_columns(edges, block.ranges, n_src)
 
 
 def _place_diagonal(flow: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tensor:
@@ -228,16 +229,6 @@ def _place_diagonal(flow: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tens
         out[:, rows, cols] += flow[:, rows]
     return out
 
-
-def _place_columns(edges: torch.Tensor, ranges: tuple, n_src: int) -> torch.Tensor:
-    """(batch, dst, src) from (batch, dst, consumer inputs): each run's columns moved to the
-    source layer's units."""
-    if not ranges:
-        return edges
-    out = edges.new_zeros(edges.shape[0], edges.shape[1], n_src)
-    for offset, start, length in ranges:
-        out[:, :, start:start + length] += edges[:, :, offset:offset + length]
-    return out
 
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}

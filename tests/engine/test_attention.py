@@ -9,12 +9,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from captum.attr import IntegratedGradients, LayerConductance, LayerIntegratedGradients
+from captum.attr import LayerConductance
 from torch import nn
 
 from netviz_widget import Explainer, NetViz
 from netviz_widget.engine.interventions import make_intervention
 from netviz_widget.errors import GraphError
+from tests.captum_ref import explainer_input_ig
 from tests.model_state import assert_unchanged, fingerprint
 from tests.wire import decode_array
 from tests.zoo_attention import FAMILIES, Reference
@@ -81,14 +82,7 @@ def test_the_engine_computes_what_the_model_computes(family):
 
 def test_input_ig_equals_captum(family):
     _name, model, ex = family
-    if ex.tokens is not None:
-        expected = LayerIntegratedGradients(model, model.embedding).attribute(
-            ex.tokens, baselines=torch.zeros_like(ex.tokens), target=ex.target,
-            n_steps=N_STEPS + 1, method="gausslegendre").detach().movedim(-1, 1).numpy()
-    else:
-        expected = IntegratedGradients(model).attribute(
-            ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target,
-            n_steps=N_STEPS + 1, method="gausslegendre").detach().numpy()
+    expected = explainer_input_ig(model, ex, N_STEPS + 1)
     np.testing.assert_allclose(ex.snapshot().input_scores, expected, rtol=1e-5,
                                atol=1e-7 * np.abs(expected).max())
 

@@ -10,12 +10,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from captum.attr import IntegratedGradients, LayerConductance, LayerIntegratedGradients
+from captum.attr import LayerConductance
 from torch import nn
 
 from netviz_widget import Explainer, NetViz
 from netviz_widget.engine._recurrence import run_unrolled
 from netviz_widget.engine.interventions import make_intervention
+from tests.captum_ref import explainer_input_ig
 from tests.model_state import assert_unchanged, fingerprint
 from tests.zoo_recurrent import FAMILIES, build, cell_loop_twin, layer_names, split_twin
 
@@ -79,14 +80,7 @@ def test_each_layer_of_the_module_is_a_unit_layer_with_input_to_hidden_edges(fam
 
 def test_input_ig_equals_captum(family):
     _, model, _, ex = family
-    if ex.tokens is not None:
-        expected = LayerIntegratedGradients(model, model.embedding).attribute(
-            ex.tokens, baselines=torch.zeros_like(ex.tokens), target=ex.target,
-            n_steps=N_STEPS + 1, method="gausslegendre").detach().movedim(-1, 1).numpy()
-    else:
-        expected = IntegratedGradients(model).attribute(
-            ex.inputs, baselines=torch.zeros_like(ex.inputs), target=ex.target,
-            n_steps=N_STEPS + 1, method="gausslegendre").detach().numpy()
+    expected = explainer_input_ig(model, ex, N_STEPS + 1)
     got = ex.snapshot().input_scores
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
 
