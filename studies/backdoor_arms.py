@@ -19,7 +19,10 @@ is touched: the rows go under the run's ``"added arms"`` key.
     python -m studies.backdoor_report runs/.../backdoor.json ... --arms runs/liu-*.json --out docs/results
 
 ``--nc-schedule`` instead compares Neural Cleanse's detection with its fixed mask weight (the
-study's) and with Wang et al.'s dynamic weight (`backdoor_defences.CostSchedule`) on a few seeds.
+study's) and with Wang et al.'s dynamic weight (`backdoor_defences.CostSchedule`) on a few seeds:
+
+    python -m studies.backdoor_arms --nc-schedule --tasks digits-mlp --rates 0.01 --seeds 0 1 2 3 4 \
+        --out docs/results/backdoor_nc_schedule.json
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from tqdm.auto import tqdm
 from netviz_widget.engine._calls import small_work_threads
 from studies import backdoor as bd
 from studies import backdoor_defences as bdf
+from studies.common import markdown_table
 
 LIU_DROP = 0.04
 LIU_ARM = "fine-pruning (Liu budget)"
@@ -111,6 +115,22 @@ def nc_schedule_check(task_name: str, trigger_kind: str, rate: float, seeds: lis
     return out
 
 
+def schedule_table(rows: list[dict]) -> str:
+    """Markdown: per seed, the class Neural Cleanse names and its anomaly index, fixed vs dynamic."""
+    def cell(found: dict) -> str:
+        return f"{found['suspect']} ({found['index']:.2f}{', flagged' if found['flags'] else ''})"
+    body = [[r["task"], r["trigger"], f"{100 * r['rate']:g}%", str(r["seed"]), str(r["target"]),
+             cell(r["fixed"]), cell(r["dynamic"])] for r in rows]
+    counts = {k: (sum(r[k]["finds target"] for r in rows), sum(r[k]["flags"] for r in rows))
+              for k in ("fixed", "dynamic")}
+    return ("Neural Cleanse's named class (anomaly index; flagged if > 2) with the study's fixed mask weight "
+            "and with Wang et al.'s dynamic weight (same start, 0.01; threshold 0.99, patience 5, ×1.5 up, "
+            f"÷1.5^1.5 down); named / flagged: fixed {counts['fixed'][0]} / {counts['fixed'][1]}, dynamic "
+            f"{counts['dynamic'][0]} / {counts['dynamic'][1]} of {len(rows)}.\n\n"
+            + markdown_table(["model", "trigger", "poisoned", "seed", "target", "fixed weight",
+                              "dynamic weight"], body))
+
+
 def _task_options(args: argparse.Namespace) -> dict:
     options = {}
     if args.n_train is not None:
@@ -139,16 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nc-schedule", action="store_true", help="run the Neural Cleanse weight check")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="--nc-schedule's seeds")
     parser.add_argument("--nc-steps", type=int, default=120)
-    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="JSON file to write (with --nc-schedule also its table, .md beside it)")
     args = parser.parse_args(argv)
     options = _task_options(args)
     if args.nc_schedule:
         rows = [row for task in args.tasks for trigger in args.triggers for rate in (args.rates or [0.1])
                 for row in nc_schedule_check(task, trigger, rate, args.seeds, args.nc_steps, **options)]
-        for row in rows:
-            print(row["trigger"], row["rate"], row["seed"], "target", row["target"],
-                  *(f"{k}: suspect {row[k]['suspect']} index {row[k]['index']:.2f}"
-                    for k in ("fixed", "dynamic")))
+        table = schedule_table(rows)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".md").write_text(table + "\n")
+        print(table)
     else:
         if args.study is None:
             parser.error("a backdoor.json is needed unless --nc-schedule is given")

@@ -5,6 +5,7 @@ does not reproduce the run, merged into the runs and tabled; Neural Cleanse's dy
 from __future__ import annotations
 
 import copy
+import json
 from functools import lru_cache
 
 import pytest
@@ -64,3 +65,15 @@ def test_the_dynamic_mask_weight_reaches_the_success_a_fixed_heavy_weight_misses
     dynamic = defences.reverse_trigger(model, task.shape, task.x_val, task.side, target, steps=60, weight=1.0,
                                        schedule=defences.CostSchedule())
     assert fixed.success < 0.99 <= dynamic.success
+
+
+def test_the_schedule_check_names_a_class_both_ways_and_tables_it(tmp_path):
+    out = tmp_path / "check.json"
+    assert arms.main(["--nc-schedule", "--tasks", "digits-mlp", "--triggers", "patch", "--rates", "0.1",
+                      "--seeds", "0", "--nc-steps", "5", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["target"] == bd.target_of(0)
+    for weight in ("fixed", "dynamic"):
+        assert 0 <= row[weight]["suspect"] < 10 and row[weight]["flags"] == (row[weight]["index"] > 2)
+    table = out.with_suffix(".md").read_text()
+    assert "| digits-mlp | patch | 10% | 0 |" in table and "of 1." in table
