@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ``--nc-schedule``, the fixed- vs dynamic-weight detection check), written to ``--out``."""
     parser = argparse.ArgumentParser(prog="python -m studies.backdoor_arms", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study", type=Path, nargs="?", help="a backdoor.json whose runs get the arm")
+    parser.add_argument("studies", type=Path, nargs="*", help="backdoor.json files whose runs get the arm")
     parser.add_argument("--tasks", nargs="+", default=["digits-mlp"])
     parser.add_argument("--triggers", nargs="+", default=list(bd.TRIGGERS))
     parser.add_argument("--rates", nargs="+", type=float, default=None, help="poisoned rates (all > 0)")
@@ -171,15 +171,14 @@ def main(argv: list[str] | None = None) -> int:
         args.out.with_suffix(".md").write_text(table + "\n")
         print(table)
     else:
-        if args.study is None:
+        if not args.studies:
             parser.error("a backdoor.json is needed unless --nc-schedule is given")
-        runs = [r for r in json.loads(args.study.read_text())["runs"]
+        runs = [r for path in args.studies for r in json.loads(path.read_text())["runs"]
                 if r["task"] in args.tasks and r["trigger"] in args.triggers and r["rate"] > 0
                 and (args.rates is None or r["rate"] in args.rates)]
         rows = _liu_rows(runs, **options)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"config": {k: (str(v) if isinstance(v, Path) else v)
-                                               for k, v in vars(args).items()}, "rows": rows}, indent=1))
+    args.out.write_text(json.dumps({"config": vars(args), "rows": rows}, indent=1, default=str))
     print("wrote", args.out, len(rows), "rows")
     return 0
 
