@@ -121,12 +121,15 @@ def schedule_table(rows: list[dict]) -> str:
         return f"{found['suspect']} ({found['index']:.2f}{', flagged' if found['flags'] else ''})"
     body = [[r["task"], r["trigger"], f"{100 * r['rate']:g}%", str(r["seed"]), str(r["target"]),
              cell(r["fixed"]), cell(r["dynamic"])] for r in rows]
-    counts = {k: (sum(r[k]["finds target"] for r in rows), sum(r[k]["flags"] for r in rows))
-              for k in ("fixed", "dynamic")}
+    def counts(k: str) -> str:
+        named = sum(r[k]["finds target"] for r in rows)
+        right = sum(r[k]["finds target"] and r[k]["flags"] for r in rows)
+        wrong = sum(not r[k]["finds target"] and r[k]["flags"] for r in rows)
+        return f"{k} {named} / {right} / {wrong}"
     return ("Neural Cleanse's named class (anomaly index; flagged if > 2) with the study's fixed mask weight "
             "and with Wang et al.'s dynamic weight (same start, 0.01; threshold 0.99, patience 5, ×1.5 up, "
-            f"÷1.5^1.5 down); named / flagged: fixed {counts['fixed'][0]} / {counts['fixed'][1]}, dynamic "
-            f"{counts['dynamic'][0]} / {counts['dynamic'][1]} of {len(rows)}.\n\n"
+            "÷1.5^1.5 down). Target named / named and flagged / a wrong class flagged: "
+            f"{counts('fixed')}, {counts('dynamic')}, of {len(rows)} models.\n\n"
             + markdown_table(["model", "trigger", "poisoned", "seed", "target", "fixed weight",
                               "dynamic weight"], body))
 

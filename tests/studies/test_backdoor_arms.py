@@ -76,4 +76,4 @@ def test_the_schedule_check_names_a_class_both_ways_and_tables_it(tmp_path):
     for weight in ("fixed", "dynamic"):
         assert 0 <= row[weight]["suspect"] < 10 and row[weight]["flags"] == (row[weight]["index"] > 2)
     table = out.with_suffix(".md").read_text()
-    assert "| digits-mlp | patch | 10% | 0 |" in table and "of 1." in table
+    assert "| digits-mlp | patch | 10% | 0 |" in table and "of 1 models." in table
