@@ -218,13 +218,43 @@ def deep_prefix(order: list[tuple[str, int]], stamped: Explainer, label: int, su
     return order[:k]
 
 
-def run_one(task_name: str, trigger_kind: str, rate: float, seed: int, **task_options) -> dict:
-    """Train one poisoned model, run every defence and detector, measure on test."""
+@dataclass(frozen=True)
+class Poisoned:
+    """One seed's poisoned model with its task, target, trigger and poisoned training set."""
+
+    task: Task
+    model: nn.Module
+    target: int
+    trigger: Callable[[torch.Tensor], torch.Tensor]
+    x: torch.Tensor
+    y: torch.Tensor
+    poisoned: np.ndarray
+
+
+def train_poisoned(task_name: str, trigger_kind: str, rate: float, seed: int, **task_options) -> Poisoned:
+    """Poison `task_name`'s training set for `seed` and train its model (deterministic given the
+    arguments, so a later call retrains the same model)."""
     task = load_task(task_name, seed, **task_options)
     target, trigger = target_of(seed), trigger_function(trigger_kind, task.side)
     x, y, poisoned = poison(task.x_train, task.y_train, rate, target, trigger, seed)
     model = datasets.train_classifier(task.build(seed), task.shape(x), y, epochs=task.epochs, lr=task.lr,
                                       seed=seed)
+    return Poisoned(task, model, target, trigger, x, y, poisoned)
+
+
+def measure(task: Task, model: nn.Module, target: int, trigger: Callable, n_units: int) -> dict:
+    """A defended model's row: test clean accuracy and ASR, units switched off, validation accuracy."""
+    return {"clean accuracy": datasets.accuracy(model, task.shape(task.x_test), task.y_test),
+            "ASR": attack_success_rate(model, task.shape, task.x_test, task.y_test, target, trigger),
+            "units": n_units,
+            "validation accuracy": datasets.accuracy(model, task.shape(task.x_val), task.y_val)}
+
+
+def run_one(task_name: str, trigger_kind: str, rate: float, seed: int, **task_options) -> dict:
+    """Train one poisoned model, run every defence and detector, measure on test."""
+    trained = train_poisoned(task_name, trigger_kind, rate, seed, **task_options)
+    task, model, target, trigger = trained.task, trained.model, trained.target, trained.trigger
+    x, y, poisoned = trained.x, trained.y, trained.poisoned
     x_val, y_val = task.x_val, task.y_val
     # detection from clean data: Neural Cleanse's reversed triggers
     reversed_ = bd.reverse_triggers(model, task.shape, x_val, task.side, 10, task.nc_steps, seed=seed)
@@ -268,13 +298,8 @@ def run_one(task_name: str, trigger_kind: str, rate: float, seed: int, **task_op
     activation = Explainer(model, task.shape(x_val), n_steps=1).snapshot().activations
     dormant = sorted(tool_order, key=lambda unit: float(activation[unit[0]][:, unit[1]].mean()))
     detection = bd.training_set_detection(model, task.shape, x, y, poisoned, target, seed)
-    results = {}
-    for name, (defended, n_units) in models.items():
-        results[name] = {"clean accuracy": datasets.accuracy(defended, task.shape(task.x_test), task.y_test),
-                         "ASR": attack_success_rate(defended, task.shape, task.x_test, task.y_test, target,
-                                                    trigger),
-                         "units": n_units,
-                         "validation accuracy": datasets.accuracy(defended, task.shape(x_val), y_val)}
+    results = {name: measure(task, defended, target, trigger, n_units)
+               for name, (defended, n_units) in models.items()}
     return {"task": task_name, "trigger": trigger_kind, "rate": rate, "seed": seed, "target": target,
             "NC suspect": suspect, "NC anomaly index": float(index[suspect]),
             "NC flags": float(index[suspect] > 2.0), "NC finds target": float(suspect == target),

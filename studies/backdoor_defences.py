@@ -53,10 +53,25 @@ class Reversed:
         return ((1 - flat_mask) * x.reshape(len(x), side * side) + flat_mask * flat_pattern).reshape(x.shape)
 
 
+@dataclass(frozen=True)
+class CostSchedule:
+    """Wang et al. 2019's dynamic weight of the mask's L1 cost: after `patience` consecutive steps
+    with the stamped inputs' success at or above `threshold` the weight is multiplied by `up`, after
+    `patience` steps below it divided by `up ** 1.5`; the mask kept is the smallest one met at or
+    above the threshold (the last one if none reaches it). Their defaults: 0.99, 5, 1.5."""
+
+    threshold: float = 0.99
+    patience: int = 5
+    up: float = 1.5
+
+
 def reverse_trigger(model: nn.Module, shape: Shape, x: torch.Tensor, side: int, label: int,
-                    steps: int = 200, weight: float = 0.01, seed: int = 0) -> Reversed:
+                    steps: int = 200, weight: float = 0.01, seed: int = 0,
+                    schedule: CostSchedule | None = None) -> Reversed:
     """The smallest mask (L1, weighted by `weight`) and pattern that send the flat clean inputs
-    `x` to `label` (Adam, `steps` full-batch steps). The model's parameters are not changed."""
+    `x` to `label` (Adam, `steps` full-batch steps). With `schedule`, `weight` is only the starting
+    weight and is adjusted as Neural Cleanse does (`CostSchedule`); without it (the study's
+    default) it stays fixed. The model's parameters are not changed."""
     generator = torch.Generator().manual_seed(seed)
     mask_logit = (torch.randn(side, side, generator=generator) * 0.1 - 2.0).requires_grad_(True)
     pattern_logit = (torch.randn(side, side, generator=generator) * 0.1).requires_grad_(True)
@@ -65,21 +80,36 @@ def reverse_trigger(model: nn.Module, shape: Shape, x: torch.Tensor, side: int, 
     flags = [p.requires_grad for p in model.parameters()]
     training = model.training
     model.eval()
+    best: tuple[float, torch.Tensor, torch.Tensor] | None = None
+    above = below = 0
     try:
         for p in model.parameters():
             p.requires_grad_(False)
         for _ in range(steps):
             mask, pattern = torch.sigmoid(mask_logit), torch.sigmoid(pattern_logit)
             stamped = (1 - mask.reshape(-1)) * x + mask.reshape(-1) * pattern.reshape(-1)
-            loss = nn.functional.cross_entropy(model(shape(stamped)), target) + weight * mask.sum()
+            logits = model(shape(stamped))
+            loss = nn.functional.cross_entropy(logits, target) + weight * mask.sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            if schedule is not None:  # the success and norm of the mask this step used
+                success = float((logits.argmax(1) == label).float().mean())
+                norm = float(mask.detach().sum())
+                if success >= schedule.threshold and (best is None or norm < best[0]):
+                    best = (norm, mask.detach().clone(), pattern.detach().clone())
+                above, below = (above + 1, 0) if success >= schedule.threshold else (0, below + 1)
+                if above >= schedule.patience:
+                    above, weight = 0, weight * schedule.up
+                elif below >= schedule.patience:
+                    below, weight = 0, weight / schedule.up ** 1.5
     finally:
         for p, flag in zip(model.parameters(), flags):
             p.requires_grad_(flag)
         model.train(training)
-    result = Reversed(label, torch.sigmoid(mask_logit).detach(), torch.sigmoid(pattern_logit).detach(), 0.0)
+    if best is None:
+        best = (0.0, torch.sigmoid(mask_logit).detach(), torch.sigmoid(pattern_logit).detach())
+    result = Reversed(label, best[1], best[2], 0.0)
     with torch.no_grad():
         success = float((model(shape(result.stamp(x, side))).argmax(1) == label).float().mean())
     return Reversed(label, result.mask, result.pattern, success)
@@ -87,9 +117,9 @@ def reverse_trigger(model: nn.Module, shape: Shape, x: torch.Tensor, side: int, 
 
 def reverse_triggers(model: nn.Module, shape: Shape, x: torch.Tensor, side: int, n_classes: int,
                      steps: int = 120, weight: float = 0.01, seed: int = 0,
-                     max_inputs: int = 256) -> list[Reversed]:
+                     max_inputs: int = 256, schedule: CostSchedule | None = None) -> list[Reversed]:
     """`reverse_trigger` for every class, on the first `max_inputs` of `x`."""
-    return [reverse_trigger(model, shape, x[:max_inputs], side, c, steps, weight, seed)
+    return [reverse_trigger(model, shape, x[:max_inputs], side, c, steps, weight, seed, schedule)
             for c in range(n_classes)]
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from studies.backdoor_arms import merge_arms
 from studies.common import markdown_table, write_outputs
-from studies.protocol import bootstrap_ci, compare_arms, format_ci
+from studies.protocol import bootstrap_ci, compare_arms, format_ci, holm, paired_p
 
 
 def _cells(runs: list[dict]) -> list[tuple[str, str, float]]:
@@ -48,6 +49,37 @@ def defence_table(runs: list[dict]) -> str:
     return (f"{seeds} seeds per cell; test set; budget: at most 2 points of validation accuracy lost.\n\n"
             + markdown_table(["model", "trigger", "poisoned", "defence", "clean accuracy", "ASR",
                               "ASR − tool's [95% CI]", "p (Holm)", "units off"], rows))
+
+
+def added_arms_table(runs: list[dict]) -> str:
+    """Per poisoned cell whose runs carry ``"added arms"`` (`backdoor_arms`): each added arm's test
+    clean accuracy and ASR, and its ASR difference to the tool's and to the *fine-pruning* arm's,
+    paired by seed and Holm-corrected over these two comparisons only (the main table's families
+    are left as they were)."""
+    rows = []
+    for task, trigger, rate in _cells(runs):
+        group = [r for r in runs if (r["task"], r["trigger"], r["rate"]) == (task, trigger, rate)]
+        if not all("added arms" in r for r in group):
+            continue
+        for name in group[0]["added arms"]:
+            arm = [r["added arms"][name] for r in group]
+            asr = [a["ASR"] for a in arm]
+            cells = []
+            references = ("tool", "fine-pruning")
+            raw = [paired_p(asr, [r["defences"][ref]["ASR"] for r in group]) for ref in references]
+            for ref, p in zip(references, holm(raw)):
+                difference = np.asarray(asr) - [r["defences"][ref]["ASR"] for r in group]
+                cells += [format_ci(*bootstrap_ci(difference)), f"{p:.3g}"]
+            rows.append([task, trigger, f"{100 * rate:g}%", name, _ci([a["clean accuracy"] for a in arm]),
+                         _ci(asr), *cells, f"{np.mean([a['units'] for a in arm]):.1f}"])
+    if not rows:
+        return ""
+    return ("Added later (`studies/backdoor_arms.py`), on the same models (each retrained and checked to "
+            "reproduce its *none* and *fine-pruning* rows exactly); test set; p: paired by seed, Holm over "
+            "the two comparisons of the row.\n\n"
+            + markdown_table(["model", "trigger", "poisoned", "defence", "clean accuracy", "ASR",
+                              "ASR − tool's [95% CI]", "p (Holm)", "ASR − fine-pruning's [95% CI]",
+                              "p (Holm)", "units off"], rows))
 
 
 def detection_table(runs: list[dict]) -> str:
@@ -128,7 +160,10 @@ def plot_curves(runs: list[dict], path: Path) -> None:
 
 def write_report(out: Path, runs: list[dict], config: dict) -> int:
     """backdoor.json, backdoor.md (three tables) and backdoor_curves.png under `out`."""
-    table = ("### Defences\n\n" + defence_table(runs) + "\n\n### Detection\n\n" + detection_table(runs)
+    added = added_arms_table(runs)
+    table = ("### Defences\n\n" + defence_table(runs)
+             + (f"\n\n### Fine-pruning at Liu et al.'s stopping rule\n\n{added}" if added else "")
+             + "\n\n### Detection\n\n" + detection_table(runs)
              + "\n\n### ASR against clean accuracy\n\n" + curve_table(runs))
     paths = write_outputs(out, "backdoor", runs, table, config)
     plot_curves(runs, out / "backdoor_curves.png")
@@ -142,12 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studies.backdoor_report")
     parser.add_argument("inputs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--arms", nargs="*", type=Path, default=[],
+                        help="rows of added arms (python -m studies.backdoor_arms) merged into the runs")
     args = parser.parse_args(argv)
     runs, configs = [], []
     for path in args.inputs:
         data = json.loads(path.read_text())
         runs += data["runs"]
         configs.append(data["config"])
+    added = [row for path in args.arms for row in json.loads(path.read_text())["rows"]]
+    merge_arms(runs, added)
     return write_report(args.out, runs, {"merged": configs})
 
 
