@@ -1,7 +1,8 @@
 """What each traced operation does to the units (the node handlers of `_fx_walk`).
 
 One rule per kind of operation: parametric layers, unit-wise passes, reshapes, residual
-additions, multiplicative gates, concatenation, splits and slices, and refusals.
+additions, multiplicative gates and refusals; concatenation, splits and slices are in
+`_slice_rules`, attention in `_attention_rules`, recurrent layers in `_recurrent_rules`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from netviz_widget.engine.graph import _attention_rules, _constants, _ops, _recurrent_rules, _token_rules
-from netviz_widget.engine.graph._origins import Origin, concatenate
+from netviz_widget.engine.graph import (
+    _attention_rules,
+    _constants,
+    _ops,
+    _recurrent_rules,
+    _slice_rules,
+    _token_rules,
+)
+from netviz_widget.engine.graph._origins import Origin
 from netviz_widget.engine.graph._refusals import refuse
 from netviz_widget.engine.graph._weights import unit_weight
 from netviz_widget.errors import GraphError
@@ -137,11 +145,11 @@ class Rules:
         elif target in (_ops.MUL_METHODS if method else _ops.MUL_FUNCTIONS) and len(carriers) == 2:
             self._multiply(node, carriers)
         elif not method and target in _ops.CAT_FUNCTIONS:
-            self._cat(node)
+            _slice_rules.cat(self, node)
         elif target in (_ops.SPLIT_METHODS if method else _ops.SPLIT_FUNCTIONS):
-            self._split(node)
+            _slice_rules.split(self, node)
         elif target is operator.getitem:
-            self._getitem(node)
+            _slice_rules.getitem(self, node)
         elif target is getattr and node.args[0] in self.pieces and node.args[1] == "values":
             piece = self.pieces[node.args[0]][0]  # x.max(1).values
             if piece is not None:
@@ -303,91 +311,6 @@ class Rules:
                                weight=_place(_eye(units), runs, self.layers[src].n_units),
                                module=None, input_key=operand, output_key=node, group=1,
                                ranges=runs, partner_key=partner)
-
-    def _cat(self, node: fx.Node) -> None:
-        tensors = node.args[0] if node.args else node.kwargs.get("tensors", ())
-        dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
-        carriers = [t for t in tensors if t in self.origin]
-        if not carriers:
-            return
-        ndim = len(self.shape(node))
-        unit_dim = self.origin[carriers[0]].unit_dim(ndim)
-        if len(carriers) != len(tensors) and dim % ndim not in (0, unit_dim) \
-                and len({self.origin[t] for t in carriers}) == 1 \
-                and all(t in carriers or _constants.input_free(self, t) for t in tensors):
-            self.origin[node] = self.origin[carriers[0]]  # a constant position (a CLS token)
-        elif len(carriers) != len(tensors):
-            self.lose(node, "it concatenates units with a tensor that does not come from the input",
-                      "concatenate only tensors computed from the input")
-        elif dim % ndim == self.origin[carriers[0]].unit_dim(ndim):
-            merged = concatenate([self.origin[t] for t in tensors])
-            if merged is None:
-                self.lose(node, "it concatenates flattened and unflattened units",
-                          "concatenate before flattening")
-            else:
-                self.origin[node] = merged
-        elif len({self.origin[t] for t in tensors}) == 1:
-            self.origin[node] = self.origin[tensors[0]]
-        else:
-            self.lose(node, f"it concatenates different layers along axis {dim}, not the unit "
-                      "axis 1", "concatenate branches along axis 1")
-
-    def _split(self, node: fx.Node) -> None:
-        source = node.args[0]
-        if source not in self.origin:
-            return
-        origin = self.origin[source]
-        metas = node.meta.get("tensor_meta") or ()
-        dim = node.args[2] if len(node.args) > 2 else node.kwargs.get("dim", 0)
-        ndim = len(self.shape(source))
-        if dim % ndim != origin.unit_dim(ndim):
-            self.pieces[node] = [origin] * len(metas)
-            return
-        pieces, offset = [], 0
-        for meta in metas:
-            size = int(meta.shape[1])
-            lo, hi = offset, offset + size
-            offset = hi
-            ok = lo % origin.group == 0 and hi % origin.group == 0
-            pieces.append(origin.sub(lo // origin.group, hi // origin.group) if ok else None)
-        self.pieces[node] = pieces
-
-    def _getitem(self, node: fx.Node) -> None:
-        source, index = node.args[0], node.args[1]
-        if source in self.pieces:
-            piece = self.pieces[source][index]
-            if piece is None:
-                self.lose(node, "it splits a flattened unit", "split before flattening")
-            else:
-                self.origin[node] = piece
-            return
-        if source not in self.origin or not isinstance(source, fx.Node):
-            return
-        index = index if isinstance(index, tuple) else (index,)
-        whole = slice(None)
-        if self.origin[source].axis == -1:
-            if _token_rules.position_index(index, len(self.shape(source))):
-                self.origin[node] = self.origin[source].on_axis(1)  # one position's units
-            elif isinstance(index[0], slice) and all(i == whole for i in index[1:]):
-                self.origin[node] = self.origin[source]
-            else:
-                self.lose(node, f"the index {index!r} selects token-wise units in a way NetViz "
-                          "cannot draw", "pick one position with x[:, i]")
-            return
-        if isinstance(index[0], slice) and all(i == whole for i in index[1:]):
-            self._pass(node, source, move_tap=False)  # all units (of some examples)
-            return
-        units = index[1] if len(index) > 1 else None
-        origin = self.origin[source]
-        if index[0] == whole and isinstance(units, slice) and units.step in (None, 1) \
-                and all(i == whole for i in index[2:]):
-            n = origin.n_units * origin.group
-            lo, hi, _ = units.indices(n)
-            if lo % origin.group == 0 and hi % origin.group == 0 and hi > lo:
-                self.origin[node] = origin.sub(lo // origin.group, hi // origin.group)
-                return
-        self.lose(node, f"the index {index!r} selects units in a way NetViz cannot draw",
-                  "select units with x[:, a:b] or torch.split along axis 1")
 
     def merge(self, node: fx.Node, origin: Origin) -> str:
         """A "concat" layer for a tensor that carries parts of several layers (the output)."""
