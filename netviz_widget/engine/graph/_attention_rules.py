@@ -46,7 +46,7 @@ from netviz_widget.engine.graph._attention_trace import (
 from netviz_widget.engine.graph._ops import SUPPORTED
 from netviz_widget.engine.graph._origins import Origin
 from netviz_widget.engine.graph._refusals import source_line
-from netviz_widget.engine.graph._weights import signed_norm
+from netviz_widget.engine.graph._weights import place_runs, signed_norm
 from netviz_widget.engine.kinds import LAYER_KINDS, LayerKind, register_layer_kind
 from netviz_widget.errors import GraphError
 
@@ -207,13 +207,6 @@ def _head_norms(mha: nn.MultiheadAttention, which: tuple[int, ...]) -> np.ndarra
     return signed_norm(stacked, (1,)).numpy().copy()
 
 
-def _place(weight: np.ndarray, runs: tuple, n_src: int) -> np.ndarray:
-    """The (heads, n_src) block of a (heads, stream features) matrix for the source's runs."""
-    block = np.zeros((weight.shape[0], n_src), dtype=np.float32)
-    for offset, start, length in runs:
-        block[:, start:start + length] += weight[:, offset:offset + length]
-    return block
-
 
 def block_weight(mha: nn.MultiheadAttention, kind: str, ranges: tuple, n_src: int) -> np.ndarray:
     """The (heads, source units) weights of a "value" / "attends" block as `mha` holds them now
@@ -221,4 +214,4 @@ def block_weight(mha: nn.MultiheadAttention, kind: str, ranges: tuple, n_src: in
     if kind == "pattern":
         return np.eye(mha.num_heads, dtype=np.float32)
     weight = _head_norms(mha, (2,) if kind == "value" else (0, 1))
-    return _place(weight, ranges, n_src) if ranges else weight
+    return place_runs(weight, ranges, n_src) if ranges else weight

@@ -23,7 +23,7 @@ from netviz_widget.engine.graph import (
 )
 from netviz_widget.engine.graph._origins import Origin
 from netviz_widget.engine.graph._refusals import refuse
-from netviz_widget.engine.graph._weights import unit_weight
+from netviz_widget.engine.graph._weights import place_runs, unit_weight
 from netviz_widget.errors import GraphError
 
 _SQUASHING = {torch.sigmoid, F.sigmoid, F.hardsigmoid, torch.tanh, F.tanh, F.softmax, torch.softmax}
@@ -119,7 +119,7 @@ class Rules:
         weight = unit_weight(module, group)
         kind = "dense" if isinstance(module, nn.Linear) else "conv"
         for src, runs in origin.ranges().items():
-            self.add_block(src, name, kind=kind, weight=_place(weight, runs, self.layers[src].n_units),
+            self.add_block(src, name, kind=kind, weight=place_runs(weight, runs, self.layers[src].n_units),
                            module=node.target, input_key=source, output_key=node, group=group,
                            ranges=runs)
 
@@ -287,7 +287,7 @@ class Rules:
         for operand, origin in zip(operands, origins):
             for src, runs in origin.ranges().items():
                 self.add_block(src, name, kind="identity",
-                               weight=_place(_eye(units), runs, self.layers[src].n_units),
+                               weight=place_runs(_eye(units), runs, self.layers[src].n_units),
                                module=None, input_key=operand, output_key=node, group=1, ranges=runs)
 
     def _multiply(self, node: fx.Node, operands: list[fx.Node]) -> None:
@@ -308,7 +308,7 @@ class Rules:
                                                   ("gated", "modulates")):
             for src, runs in origin.ranges().items():
                 self.add_block(src, name, kind=kind,
-                               weight=_place(_eye(units), runs, self.layers[src].n_units),
+                               weight=place_runs(_eye(units), runs, self.layers[src].n_units),
                                module=None, input_key=operand, output_key=node, group=1,
                                ranges=runs, partner_key=partner)
 
@@ -318,7 +318,7 @@ class Rules:
         units = self.layers[name].n_units
         for src, runs in origin.ranges().items():
             self.add_block(src, name, kind="identity",
-                           weight=_place(_eye(units), runs, self.layers[src].n_units),
+                           weight=place_runs(_eye(units), runs, self.layers[src].n_units),
                            module=None, input_key=node, output_key=node, group=1, ranges=runs)
         return name
 
@@ -354,12 +354,3 @@ def _prod(values: tuple[int, ...]) -> int:
 def _eye(n: int) -> torch.Tensor:
     return torch.eye(n).numpy()
 
-
-def _place(weight, runs: tuple[tuple[int, int, int], ...], n_src: int):
-    """The (dst, n_src) block of a (dst, consumer inputs) matrix for the given runs."""
-    import numpy as np
-
-    block = np.zeros((weight.shape[0], n_src), dtype=np.float32)
-    for offset, start, length in runs:
-        block[:, start:start + length] += weight[:, offset:offset + length]
-    return block

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import operator
 
-import numpy as np
 import torch
 from torch import fx, nn
 
@@ -38,6 +37,7 @@ from netviz_widget.engine._recurrence import (
 )
 from netviz_widget.engine.graph import _ops, _token_rules
 from netviz_widget.engine.graph._refusals import refuse, source_line
+from netviz_widget.engine.graph._weights import place_runs
 from netviz_widget.engine.kinds import LAYER_KINDS, LayerKind, register_layer_kind
 from netviz_widget.errors import GraphError
 
@@ -260,7 +260,7 @@ def visit(walker, node: fx.Node, module: nn.Module) -> None:
     weight = input_weight_matrix(module.rnn, module.layer)
     for src, runs in origin.ranges().items():
         walker.add_block(src, name, kind="recurrent",
-                         weight=_place(weight, runs, walker.layers[src].n_units),
+                         weight=place_runs(weight, runs, walker.layers[src].n_units),
                          module=module.rnn_name, input_key=source,
                          output_key=current, group=1, ranges=runs)
 
@@ -295,10 +295,3 @@ def _refuse(node: fx.Node, module: RecurrentInput, reason: str, workaround: str)
     return GraphError("model", f"operations NetViz can draw ({_ops.SUPPORTED})", op,
                       hint=f"{op} at {source_line(node)}: {reason}. Workaround: {workaround}")
 
-
-def _place(weight: np.ndarray, runs: tuple[tuple[int, int, int], ...], n_src: int) -> np.ndarray:
-    """The (dst, n_src) block of a (dst, consumer inputs) matrix for the given runs."""
-    block = np.zeros((weight.shape[0], n_src), dtype=np.float32)
-    for offset, start, length in runs:
-        block[:, start:start + length] += weight[:, offset:offset + length]
-    return block

@@ -48,3 +48,12 @@ def block_weight(model: nn.Module, block) -> np.ndarray:
     if isinstance(module, nn.RNNBase):
         return input_weight_matrix(module, layer_index(block.dst) if module.num_layers > 1 else 0)
     return unit_weight(module, block.group)
+
+
+def place_runs(weight: np.ndarray, runs: tuple[tuple[int, int, int], ...], n_src: int) -> np.ndarray:
+    """The (dst, n_src) block of a (dst, consumer inputs) weight matrix: each (offset, start,
+    length) run of the consumer's inputs moved to the source layer's units start..start+length."""
+    block = np.zeros((weight.shape[0], n_src), dtype=np.float32)
+    for offset, start, length in runs:
+        block[:, start:start + length] += weight[:, offset:offset + length]
+    return block
