@@ -77,3 +77,23 @@ def test_the_repository_stays_light():
     sizes = {name: (ROOT / name).stat().st_size for name in listed.decode().split("\0")
              if name and (ROOT / name).is_file()}
     assert sum(sizes.values()) <= 5_000_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+
+
+def test_the_jupyterlab_extension_is_installed_where_jupyterlab_finds_it():
+    """pip installs the built extension (js/lab, see pyproject's shared-data) into a labextensions
+    folder of the environment, in the same version as the package, and JupyterLab lists it enabled."""
+    from jupyter_core.paths import jupyter_path
+
+    found = [Path(p) / "netviz-widget" for p in jupyter_path("labextensions")
+             if (Path(p) / "netviz-widget" / "package.json").is_file()]
+    assert found, f"no netviz-widget in {jupyter_path('labextensions')}"
+    meta = json.loads((found[0] / "package.json").read_text())
+    assert meta["version"] == netviz_widget.__version__
+    entry = found[0] / meta["jupyterlab"]["_build"]["load"]
+    assert entry.is_file(), entry
+    bundle = "".join(p.read_text() for p in (found[0] / "static").glob("*.js"))
+    assert "netviz-widget:session-start" in bundle  # the plugin (js/lab/plugin.js) is in the build
+    listed = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True,
+                            text=True, timeout=120, check=True)
+    line = next(ln for ln in (listed.stdout + listed.stderr).splitlines() if "netviz-widget" in ln)
+    assert "enabled" in line and "OK" in line, line

@@ -1,5 +1,9 @@
 """A note and a "Save and reload" button where JupyterLab lost a page's widget messages.
 
+The fallback: netviz-widget's JupyterLab extension (js/lab/session_start.js) prevents the race
+below where it is loaded; this note serves pages without it (the extension disabled, a JupyterLab
+whose classes it does not recognise).
+
 Choosing Run All while JupyterLab 4.6 is still connecting a just-opened notebook to its kernel
 starts a kernel from the Run All while the notebook's own start-up connects to that same kernel
 again: the second kernel connection is made while the first lives, so JupyterLab gives it
