@@ -1,25 +1,27 @@
 /**
  * netviz-widget's JupyterLab / Notebook 7 front-end extension: one plugin, which makes a Run All
- * chosen while a notebook's kernel is still starting wait for that kernel (see session_start.js).
- * Without it, that Run All leaves cells unrun and can leave the page deaf to widget messages.
+ * chosen while a notebook is still opening wait for its file and its kernel (session_start.js).
+ * Without it, that Run All can leave cells unrun and the page deaf to widget messages.
  * Built by @jupyter/builder into netviz_widget/labextension (`npm run build:lab`); the wheel
  * installs it into share/jupyter/labextensions/netviz-widget.
  */
 import { SessionContext } from "@jupyterlab/apputils";
 import { CodeCell } from "@jupyterlab/cells";
-import { INotebookTracker } from "@jupyterlab/notebook";
+import { INotebookTracker, NotebookActions } from "@jupyterlab/notebook";
 import { patchSessionStart } from "./session_start.js";
 
 const plugin = {
   id: "netviz-widget:session-start",
-  description: "Run All while a notebook's kernel starts waits for that kernel (netviz_widget).",
+  description: "Run All while a notebook opens waits for its file and its kernel (netviz_widget).",
   autoStart: true,
   optional: [INotebookTracker],
   activate(_app, tracker) {
-    const result = patchSessionStart(SessionContext, CodeCell);
+    const findContext = (notebook) =>
+      (tracker?.find((panel) => panel.content === notebook) ?? notebook?.parent)?.context;
+    const result = patchSessionStart({ SessionContext, CodeCell, NotebookActions, findContext });
     if (!result.patched) {
       console.warn(
-        `netviz-widget: Run All during kernel start-up is left as JupyterLab has it (${result.reason})`,
+        `netviz-widget: Run All while a notebook opens is left as JupyterLab has it (${result.reason})`,
       );
       return;
     }

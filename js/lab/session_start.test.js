@@ -138,14 +138,47 @@ function makeJupyterLab({ delay = 5, listDelay = 8 * delay, kernelName = "python
     return Promise.all(cells.map((cell) => runCell(cell, sessionContext)));
   }
 
-  return { server, connections, SessionContext, CodeCell, runAll };
+  // NotebookActions.runAll runs the notebook's cells as they are when it is called
+  const NotebookActions = {
+    runAll(notebook, sessionContext) {
+      return runAll(notebook.widgets, sessionContext);
+    },
+  };
+
+  return { server, connections, SessionContext, CodeCell, NotebookActions, runAll };
+}
+
+/** A notebook document: one empty cell until its file loads (`loadAfter` ms), then `cells`. */
+function openDocument(lab, { cells, loadAfter }) {
+  const sessionContext = new lab.SessionContext("nb.ipynb");
+  const notebook = { widgets: [{ name: "empty", ran: false }] };
+  let markReady;
+  const context = { isReady: false, sessionContext, ready: new Promise((r) => (markReady = r)) };
+  notebook.context = context;
+  const loaded = tick(loadAfter).then(() => {
+    notebook.widgets = cells;
+    context.isReady = true;
+    markReady();
+    return sessionContext.initialize(); // what the document does once the file has loaded
+  });
+  return { notebook, context, sessionContext, loaded };
+}
+
+/** Patch the stand-ins as the plugin patches JupyterLab. */
+function patchLab(lab) {
+  return patchSessionStart({
+    SessionContext: lab.SessionContext,
+    CodeCell: lab.CodeCell,
+    NotebookActions: lab.NotebookActions,
+    findContext: (notebook) => notebook.context,
+  });
 }
 
 const notebookCells = () => ["a", "b", "c", "d"].map((name) => ({ name, ran: false }));
 
 /** Open a notebook (its document calls initialize()) and choose Run All after `runAfter` ms. */
 async function openAndRunAll(lab, { runAfter, patch, expectInitialize = true, initializeAfter = 0 }) {
-  const handle = patch ? patchSessionStart(lab.SessionContext, lab.CodeCell) : null;
+  const handle = patch ? patchLab(lab) : null;
   const context = new lab.SessionContext("nb.ipynb");
   if (handle && expectInitialize) handle.expectInitialize(context);
   const cells = notebookCells();
@@ -222,7 +255,7 @@ describe("Run All while a notebook's kernel starts (JupyterLab stand-ins)", () =
 
   it("with no kernel preference, startKernel still asks the user to pick one", async () => {
     const lab = makeJupyterLab({ kernelName: "" });
-    patchSessionStart(lab.SessionContext, lab.CodeCell);
+    patchLab(lab);
     const context = new lab.SessionContext("nb.ipynb");
     const init = context.initialize();
     expect(await context.startKernel()).toBe(true);
@@ -232,7 +265,7 @@ describe("Run All while a notebook's kernel starts (JupyterLab stand-ins)", () =
 
   it("a failed start-up does not hang the cells that waited for it", async () => {
     const lab = makeJupyterLab();
-    patchSessionStart(lab.SessionContext, lab.CodeCell);
+    patchLab(lab);
     lab.SessionContext.prototype._initialize = async () => {
       await tick(5);
       throw new Error("server gone");
@@ -248,11 +281,41 @@ describe("Run All while a notebook's kernel starts (JupyterLab stand-ins)", () =
     expect(cells.every((c) => c.ran)).toBe(true);
   });
 
+  it("without the patch: Run All before the file loads runs the empty cell and races the kernel", async () => {
+    const lab = makeJupyterLab();
+    const doc = openDocument(lab, { cells: notebookCells(), loadAfter: 20 });
+    await lab.NotebookActions.runAll(doc.notebook, doc.sessionContext);
+    await doc.loaded;
+    expect(doc.notebook.widgets.some((c) => c.ran)).toBe(false);
+    expect(doc.sessionContext.session.kernel.handleComms).toBe(false);
+  });
+
+  it("with the patch: Run All before the file loads waits for it, then runs every cell once", async () => {
+    const lab = makeJupyterLab();
+    patchLab(lab);
+    const doc = openDocument(lab, { cells: notebookCells(), loadAfter: 20 });
+    await lab.NotebookActions.runAll(doc.notebook, doc.sessionContext);
+    await doc.loaded;
+    const kernel = doc.sessionContext.session.kernel;
+    expect(kernel.executed).toEqual(["a", "b", "c", "d"]);
+    expect(kernel.handleComms).toBe(true);
+    expect(lab.connections).toHaveLength(1);
+  });
+
+  it("a Run All on a notebook whose file never loads gives up with it", async () => {
+    const lab = makeJupyterLab();
+    patchLab(lab);
+    const sessionContext = new lab.SessionContext("nb.ipynb");
+    const notebook = { widgets: [] };
+    notebook.context = { isReady: false, ready: Promise.reject(new Error("file gone")) };
+    expect(await lab.NotebookActions.runAll(notebook, sessionContext)).toBe(false);
+  });
+
   it("patches once, and leaves classes of an unexpected shape alone", () => {
     const lab = makeJupyterLab();
-    const first = patchSessionStart(lab.SessionContext, lab.CodeCell);
+    const first = patchLab(lab);
     const startKernel = lab.SessionContext.prototype.startKernel;
-    const second = patchSessionStart(lab.SessionContext, lab.CodeCell);
+    const second = patchLab(lab);
     expect([first.patched, second.patched, second.reason]).toEqual([true, false, "already patched"]);
     expect(lab.SessionContext.prototype.startKernel).toBe(startKernel);
 
@@ -261,9 +324,13 @@ describe("Run All while a notebook's kernel starts (JupyterLab stand-ins)", () =
       startKernel() {}
     }
     const initialize = Other.prototype.initialize;
-    const result = patchSessionStart(Other, { execute() {} });
+    const result = patchSessionStart({
+      SessionContext: Other,
+      CodeCell: { execute() {} },
+      NotebookActions: { runAll() {} },
+    });
     expect(result.patched).toBe(false);
-    expect(result.reason).toContain("_startIfNecessary");
+    expect(result.reason).toContain("SessionContext._startIfNecessary");
     expect(Other.prototype.initialize).toBe(initialize);
   });
 });
