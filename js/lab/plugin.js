@@ -8,7 +8,7 @@
 import { SessionContext } from "@jupyterlab/apputils";
 import { CodeCell } from "@jupyterlab/cells";
 import { INotebookTracker, NotebookActions } from "@jupyterlab/notebook";
-import { patchSessionStart } from "./session_start.js";
+import { activateSessionStart } from "./session_start.js";
 
 const plugin = {
   id: "netviz-widget:session-start",
@@ -16,18 +16,7 @@ const plugin = {
   autoStart: true,
   optional: [INotebookTracker],
   activate(_app, tracker) {
-    const findContext = (notebook) =>
-      (tracker?.find((panel) => panel.content === notebook) ?? notebook?.parent)?.context;
-    const result = patchSessionStart({ SessionContext, CodeCell, NotebookActions, findContext });
-    if (!result.patched) {
-      console.warn(
-        `netviz-widget: Run All while a notebook opens is left as JupyterLab has it (${result.reason})`,
-      );
-      return;
-    }
-    // a notebook's document calls initialize() once its file has loaded: a Run All before that
-    // waits for it instead of starting a second session
-    tracker?.widgetAdded.connect((_, panel) => result.expectInitialize(panel.sessionContext));
+    activateSessionStart({ SessionContext, CodeCell, NotebookActions }, tracker);
   },
 };
 
