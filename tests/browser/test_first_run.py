@@ -162,7 +162,7 @@ def _run_all_once(page, url: str, name: str, when: str, n_cells: int,
         # the kernel connection's own status (the toolbar's indicator says idle while the kernel
         # still starts; Notebook 7 has no status bar)
         idle = page.evaluate(KERNEL_STATUS) == "idle"
-        if idle and all(re.search(r"\[\d+\]", p) for p in prompts):
+        if idle and not _unrun(prompts):
             return prompts, phase
         idle_since = (idle_since or time.time()) if idle and "[*]" not in "".join(prompts) else None
         if idle_since and time.time() - idle_since > 15:  # nothing runs: cells left unrun
@@ -218,13 +218,32 @@ def _first_run(chromium, server: JupyterLab, notebook, run: int, when: str, arti
             page.locator(".netviz").first.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / f"first-run-{tag}-{notebook.stem}-{run}.png"))
         (artifacts / f"first-run-{tag}-{notebook.stem}-{run}-console.txt").write_text("\n".join(errors))
-        unrun = sum(not re.search(r"\[\d+\]", p) for p in state["prompts"])
+        unrun = len(_unrun(state["prompts"]))
         print(f"{name}: one Run All ({state['phase']}); code cells {len(state['prompts'])}, "
               f"left unrun {unrun}; page ignores comms: {state['comms_ignored']}; "
               f"extension active: {state['plugin_active']}")
         page.close()
     state["errors"] = errors
     return state
+
+
+def _unrun(prompts: list[str]) -> list[str]:
+    """The code cells' prompts that show no execution count ("[ ]": left unrun)."""
+    return [p for p in prompts if not re.search(r"\[\d+\]", p)]
+
+
+def _assert_one_run_all_drew_everything(state: dict, when: str, own_errors: tuple[str, ...] = ()) -> None:
+    """What a user must see after one Run All (`state` from _first_run): the extension active, Run
+    All at the moment meant, every code cell run, widget messages handled, every NetViz drawn (view
+    and bokeh root), no console error but the front end's own `own_errors`."""
+    assert state["plugin_active"] is True, "netviz-widget's JupyterLab extension is not active"
+    assert state["phase"]["loaded"] is (when == "loaded"), state["phase"]  # the moment meant
+    assert state["prompts"] and not _unrun(state["prompts"]), f"cells left unrun: {state['prompts']}"
+    assert state["comms_ignored"] is False, "the page's kernel connection ignores widget messages"
+    assert state["boxes"], "no NetViz was displayed"
+    for box in state["boxes"]:
+        assert box["view"] and box["bokeh"] >= 1, state["boxes"]
+    assert [e for e in state["errors"] if e not in own_errors] == [], state["errors"]
 
 
 @pytest.mark.parametrize("run", range(REPEAT), ids=lambda r: f"run{r}")
@@ -235,16 +254,7 @@ def test_first_run_all_draws_every_netviz(notebook, when, run, fresh_lab, chromi
     chosen while the notebook opens or as soon as it shows its cells, runs every cell; the page
     handles widget messages; every NetViz draws; no console error."""
     state = _first_run(chromium, fresh_lab, notebook, run, when, artifacts, "user")
-    assert state["plugin_active"] is True, "netviz-widget's JupyterLab extension is not active"
-    assert state["phase"]["loaded"] is (when == "loaded"), state["phase"]  # the moment meant
-    unrun = [p for p in state["prompts"] if not re.search(r"\[\d+\]", p)]
-    assert state["prompts"] and not unrun, f"cells left unrun by one Run All: {state['prompts']}"
-    assert state["comms_ignored"] is False, "the page's kernel connection ignores widget messages"
-    assert state["boxes"], "no NetViz was displayed"
-    for box in state["boxes"]:
-        assert box["view"] and box["bokeh"] >= 1, state["boxes"]
-    assert state["errors"] == [], state["errors"]
-
+    _assert_one_run_all_drew_everything(state, when)
 
 # Notebook 7.6.5 itself throws this at start-up (in notebook_core.js, from a signal's handler), also
 # with netviz-widget's extension disabled and with no plugin disabled (checked 2026-11-28): not ours
@@ -257,13 +267,7 @@ def test_first_run_all_in_notebook7(when, fresh_lab, chromium, artifacts):
     same extension: the same assertions as in JupyterLab, less Notebook 7's own start-up error."""
     notebook = next(p for p in WITH_NETVIZ if p.stem == "01_quickstart")
     state = _first_run(chromium, fresh_lab, notebook, 0, when, artifacts, "notebook7", front_end="notebook7")
-    assert state["plugin_active"] is True, "netviz-widget's extension is not active in Notebook 7"
-    assert state["phase"]["loaded"] is (when == "loaded"), state["phase"]
-    assert state["prompts"] and all(re.search(r"\[\d+\]", p) for p in state["prompts"]), state["prompts"]
-    assert state["comms_ignored"] is False
-    assert state["boxes"] and _drawn(state["boxes"]), state["boxes"]
-    assert [e for e in state["errors"] if e != NOTEBOOK7_OWN_ERROR] == [], state["errors"]
-
+    _assert_one_run_all_drew_everything(state, when, own_errors=(NOTEBOOK7_OWN_ERROR,))
 
 @pytest.mark.skipif(not CONTROL, reason="NETVIZ_FIRST_RUN_CONTROL=0")
 @pytest.mark.parametrize("run", range(REPEAT), ids=lambda r: f"run{r}")
@@ -278,7 +282,7 @@ def test_control_without_the_extension_the_race_shows(notebook, run, fresh_lab_w
                        "control")
     assert state["plugin_active"] is False
     assert state["phase"]["loaded"] is False, state["phase"]
-    unrun = [p for p in state["prompts"] if not re.search(r"\[\d+\]", p)]
+    unrun = _unrun(state["prompts"])
     assert state["comms_ignored"] or unrun, f"no race this time: {state['prompts']}"
 
 
